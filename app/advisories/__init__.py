@@ -1,0 +1,1 @@
+"""advisories layer (see README: architecture)."""

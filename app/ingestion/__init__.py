@@ -1,0 +1,1 @@
+"""ingestion layer (see README: architecture)."""

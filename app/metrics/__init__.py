@@ -1,0 +1,1 @@
+"""metrics layer (see README: architecture)."""

@@ -1,0 +1,50 @@
+"""All models, imported here so ``Base.metadata`` knows every table (Alembic, tests)."""
+
+from app.models.audit import AuditEvent
+from app.models.base import (
+    ActorType,
+    Base,
+    Category,
+    ExceptionScope,
+    ExceptionState,
+    FindingStatus,
+    Role,
+    RunOutcome,
+    RunStatus,
+    RunTrigger,
+    Severity,
+    utcnow,
+)
+from app.models.finding import Finding, FindingDetection, FindingStatusHistory
+from app.models.project import Project, ProjectMember
+from app.models.risk_exception import RiskException
+from app.models.scan_run import ScanRun
+from app.models.snapshot import CountSnapshot
+from app.models.user import ApiKey, User, UserSession
+
+__all__ = [
+    "ActorType",
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "Category",
+    "CountSnapshot",
+    "ExceptionScope",
+    "ExceptionState",
+    "Finding",
+    "FindingDetection",
+    "FindingStatus",
+    "FindingStatusHistory",
+    "Project",
+    "ProjectMember",
+    "RiskException",
+    "Role",
+    "RunOutcome",
+    "RunStatus",
+    "RunTrigger",
+    "ScanRun",
+    "Severity",
+    "User",
+    "UserSession",
+    "utcnow",
+]

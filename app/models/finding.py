@@ -1,0 +1,97 @@
+"""Finding: the one living record of a weakness, its detections and its status history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, Category, FindingStatus, Severity, str_enum, utcnow
+
+
+class Finding(Base):
+    __tablename__ = "finding"
+    __table_args__ = (
+        UniqueConstraint("project_id", "fingerprint"),
+        # The dashboard's filters and cursor pagination (newest first, id as tie-breaker).
+        Index("ix_finding_project_status_severity", "project_id", "status", "severity"),
+        Index("ix_finding_status_severity_last_seen", "status", "severity", "last_seen", "id"),
+        Index("ix_finding_scanner_status", "scanner", "status"),
+        Index("ix_finding_last_seen_id", "last_seen", "id"),
+        Index("ix_finding_rule_id", "rule_id"),
+        Index("ix_finding_exception_id", "exception_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    scanner: Mapped[str] = mapped_column(String(64))
+    rule_id: Mapped[str] = mapped_column(String(255))
+    tool_rule_id: Mapped[str] = mapped_column(String(255))
+    category: Mapped[Category] = mapped_column(str_enum(Category, "category"))
+    severity: Mapped[Severity] = mapped_column(str_enum(Severity, "severity"))
+    confidence: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(500))
+    message: Mapped[str] = mapped_column(Text, default="")
+    path: Mapped[str | None] = mapped_column(String(1024))
+    line: Mapped[int | None] = mapped_column(Integer)
+    column: Mapped[int | None] = mapped_column(Integer)
+    snippet: Mapped[str | None] = mapped_column(Text)
+    cwe: Mapped[list[int]] = mapped_column(default=list)
+    advisory_ids: Mapped[list[str]] = mapped_column(default=list)
+    package: Mapped[str | None] = mapped_column(String(255))
+    installed_version: Mapped[str | None] = mapped_column(String(120))
+    fixed_versions: Mapped[list[str]] = mapped_column(default=list)
+    status: Mapped[FindingStatus] = mapped_column(
+        str_enum(FindingStatus, "status"), default=FindingStatus.OPEN
+    )
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    fixed_at: Mapped[datetime | None]
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    sla_due_at: Mapped[datetime | None]
+    # While an exception is active the SLA clock pauses; the paused time is added back on expiry.
+    sla_paused_at: Mapped[datetime | None]
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("risk_exception.id", ondelete="SET NULL"))
+    first_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_run.id", ondelete="SET NULL"))
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_run.id", ondelete="SET NULL"))
+    origin: Mapped[str] = mapped_column(String(32), default="code")
+    extras: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class FindingDetection(Base):
+    """Which scanner saw a finding, and in which runs: several tools may report one canonical finding.
+
+    A successful run of scanner X closes a finding only when no other scanner still reports it.
+    """
+
+    __tablename__ = "finding_detection"
+
+    finding_id: Mapped[int] = mapped_column(ForeignKey("finding.id", ondelete="CASCADE"), primary_key=True)
+    scanner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tool_rule_id: Mapped[str] = mapped_column(String(255))
+    first_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_run.id", ondelete="SET NULL"))
+    last_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scan_run.id", ondelete="SET NULL"), index=True
+    )
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class FindingStatusHistory(Base):
+    __tablename__ = "finding_status_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("finding.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[FindingStatus | None] = mapped_column(str_enum(FindingStatus, "from_status"))
+    to_status: Mapped[FindingStatus] = mapped_column(str_enum(FindingStatus, "to_status"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(255), default="system")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    scan_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_run.id", ondelete="SET NULL"))
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("risk_exception.id", ondelete="SET NULL"))

@@ -27,6 +27,8 @@ from app import create_app
 from app.db import Database, normalize_url
 from app.migrate import upgrade
 
+pytest_plugins = ["tests.browser_fixtures"]
+
 POSTGRES_URL = os.environ.get("VIGIL_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("VIGIL_TEST_REDIS_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])

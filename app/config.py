@@ -85,6 +85,10 @@ class Settings:
     smtp_port: int = 587
     smtp_from: str = ""
     webhook_url: str = ""
+    # Accepted risks: longest allowed expiry per severity (days), review window, stale threshold.
+    exception_max_days: str = "critical=30,high=90,medium=180,low=365,info=365"
+    exception_review_days: int = 14
+    exception_stale_scans: int = 5
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -16,6 +16,8 @@ from app.models.base import (
     utcnow,
 )
 from app.models.finding import Finding, FindingDetection, FindingStatusHistory
+from app.models.inline_suppression import InlineSuppression
+from app.models.notification import Notification
 from app.models.project import Project, ProjectMember
 from app.models.risk_exception import RiskException
 from app.models.scan_run import ScanRun
@@ -35,6 +37,8 @@ __all__ = [
     "FindingDetection",
     "FindingStatus",
     "FindingStatusHistory",
+    "InlineSuppression",
+    "Notification",
     "Project",
     "ProjectMember",
     "RiskException",

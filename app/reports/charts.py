@@ -59,7 +59,7 @@ def line_chart(
             'stroke="#d9dee5" stroke-width="0.5"/>'
         )
     step = max(1, n // 8)
-    for i in range(0, n, step):
+    for i in range(0, len(x_labels), step):
         x = left + (plot_w * i / max(n - 1, 1))
         parts.append(
             f'<text x="{x:.1f}" y="{top + plot_h + 16}" font-size="10" text-anchor="middle" fill="#5b6572">'

@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.users",
     "app.cli.projects",
     "app.cli.serve",
+    "app.cli.reports",
+    "app.cli.gate",
 )
 
 EXIT_USAGE = 2

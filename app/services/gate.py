@@ -106,9 +106,11 @@ def evaluate(
         cutoff = baseline.finished_at or baseline.started_at or baseline.queued_at
         stmt = stmt.where(Finding.first_seen > cutoff)
     rows = session.scalars(stmt.order_by(Finding.id)).all()
-    rows = sorted(rows, key=lambda f: (-SEVERITY_RANK[f.severity], f.id))
+    rows = sorted(rows, key=lambda f: (-SEVERITY_RANK[Severity(f.severity)], f.id))
     blocking = [
-        BlockingFinding(f.id, f.severity.value, f.rule_id, f.title, f.path, f.line, f.package, f.first_seen)
+        BlockingFinding(
+            f.id, Severity(f.severity).value, f.rule_id, f.title, f.path, f.line, f.package, f.first_seen
+        )
         for f in rows[:MAX_LISTED]
     ]
     return GateResult(

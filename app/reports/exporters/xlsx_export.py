@@ -30,7 +30,7 @@ WORKBOOK_OPTIONS = {
 
 def _frame(rows: list[Any]) -> pd.DataFrame:
     records = [
-        {k: guard(v) for k, v in (dataclasses.asdict(r) if dataclasses.is_dataclass(r) else r).items()}
+        {k: guard(v) for k, v in (r if isinstance(r, dict) else dataclasses.asdict(r)).items()}
         for r in rows
     ]
     return pd.DataFrame.from_records(records)

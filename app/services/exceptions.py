@@ -283,11 +283,12 @@ def reject(
     session: Session, actor: Actor, exception_id: int, comment: str, now: datetime | None = None
 ) -> RiskException:
     exc = _decidable(session, actor, exception_id)
+    reason = _text(comment, "a comment explaining the rejection", required=True)
     before = _snapshot(exc)
     exc.state = ExceptionState.REJECTED
     exc.decided_by_id = actor.id
     exc.decided_at = now or utcnow()
-    exc.decision_comment = _text(comment, "a comment explaining the rejection", required=True)
+    exc.decision_comment = reason
     session.flush()
     after = {**_snapshot(exc), "comment": exc.decision_comment}
     audit.record(

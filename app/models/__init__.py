@@ -22,6 +22,7 @@ from app.models.project import Project, ProjectMember
 from app.models.risk_exception import RiskException
 from app.models.scan_run import ScanRun
 from app.models.snapshot import CountSnapshot
+from app.models.stored_report import StoredReport
 from app.models.user import ApiKey, User, UserSession
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "RunTrigger",
     "ScanRun",
     "Severity",
+    "StoredReport",
     "User",
     "UserSession",
     "utcnow",

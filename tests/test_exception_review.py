@@ -1,0 +1,182 @@
+"""Review queue, reminders (in-app, a real SMTP server, a real webhook receiver), stale and fixable flags."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import AuditEvent, ExceptionScope, Notification, Role, Severity, utcnow
+from app.services import exception_review as review
+from app.services import exceptions as svc
+from app.services import notifications
+from app.services.exception_policy import ExpiryPolicy
+from tests.exception_helpers import actor_for, finding, finding_request, project, user
+
+POLICY = ExpiryPolicy()
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, _Inbox]]:
+    inbox = _Inbox()
+    with socket.socket() as probe:  # aiosmtpd needs a concrete port: borrow a free one
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def webhook_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook", received
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def active(session: Session) -> dict[str, Any]:
+    proj = project(session)
+    analyst = user(session, "ana", Role.ANALYST)
+    approver = user(session, "bob", Role.APPROVER)
+    target = finding(session, proj)
+    req = finding_request(target, days=10)
+    req.owner = "ana"
+    (exc,) = svc.request_exception(session, actor_for(analyst, {proj.id}), req, POLICY)
+    svc.approve(session, actor_for(approver), exc.id, "ok")
+    return {"project": proj, "exception": exc, "analyst": analyst, "approver": approver, "finding": target}
+
+
+def test_review_queue_lists_exceptions_expiring_within_14_days(
+    session: Session, active: dict[str, Any]
+) -> None:
+    exc = active["exception"]
+    approver = actor_for(active["approver"])
+    items = review.review_queue(session, approver, days=14)
+    assert [i.exception.id for i in items] == [exc.id]
+    assert items[0].reasons[0].startswith("expires ")
+    assert review.review_queue(session, approver, days=5) == []
+
+
+def test_reminders_go_in_app_by_email_and_webhook(
+    session: Session,
+    active: dict[str, Any],
+    smtp_server: tuple[int, _Inbox],
+    webhook_server: tuple[str, list[Any]],
+) -> None:
+    port, inbox = smtp_server
+    hook_url, hooks = webhook_server
+    notifier = notifications.Notifier(
+        smtp_host="127.0.0.1", smtp_port=port, smtp_from="vigil@example.test", webhook_url=hook_url
+    )
+    assert review.send_reminders(session, notifier, days=14) == 1
+    exc = active["exception"]
+    rows = session.scalars(select(Notification).where(Notification.object_id == exc.id)).all()
+    assert [r.user_id for r in rows] == [active["analyst"].id]
+    assert rows[0].channels == {"in_app": True, "email": "sent", "webhook": "sent: 204"}
+    assert [m.rcpt_tos for m in inbox.messages] == [["ana@example.test"]]
+    assert b"expires on" in inbox.messages[0].content
+    assert hooks[0]["kind"] == "exception_expiring" and hooks[0]["object_id"] == exc.id
+    # At most one reminder a week per exception.
+    assert review.send_reminders(session, notifier, days=14) == 0
+    assert review.send_reminders(session, notifier, now=utcnow() + timedelta(days=8), days=14) == 1
+    listed = notifications.list_for(session, actor_for(active["analyst"], {active["project"].id}))
+    assert len(listed) == 2
+    notifications.mark_read(session, actor_for(active["analyst"], {active["project"].id}), listed[0].id)
+    assert listed[0].read_at is not None
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.action == "exception_remind")).all()
+    assert len(actions) == 2
+
+
+def test_failed_outside_delivery_keeps_the_in_app_reminder(session: Session, active: dict[str, Any]) -> None:
+    # Nothing listens on port 9 (discard) of localhost here: both deliveries fail, in-app remains.
+    notifier = notifications.Notifier(smtp_host="127.0.0.1", smtp_port=9, webhook_url="http://127.0.0.1:9/x")
+    assert review.send_reminders(session, notifier, days=14) == 1
+    row = session.scalars(select(Notification)).one()
+    assert row.channels["in_app"] is True
+    assert row.channels["email"].startswith("failed") and row.channels["webhook"].startswith("failed")
+
+
+def test_exception_matching_nothing_becomes_stale(session: Session) -> None:
+    proj = project(session)
+    analyst = user(session, "ana", Role.ANALYST)
+    approver = user(session, "bob", Role.APPROVER)
+    req = svc.ExceptionRequest(
+        scope=ExceptionScope.RULE,
+        rule_id="B999",
+        project_ids=[proj.id],
+        justification="Legacy module.",
+        owner="ana",
+        expires_at=utcnow() + timedelta(days=20),
+    )
+    (exc,) = svc.request_exception(session, actor_for(analyst, {proj.id}), req, POLICY)
+    svc.approve(session, actor_for(approver), exc.id, "ok")
+    notifier = notifications.Notifier()
+    assert review.note_successful_scan(session, proj.id, stale_after=2, notifier=notifier) == []
+    assert review.note_successful_scan(session, proj.id, stale_after=2, notifier=notifier) == [exc]
+    assert exc.stale and exc.scans_without_match == 2
+    items = review.review_queue(session, actor_for(approver), days=1)
+    assert "propose removal" in items[0].reasons[-1]
+    assert session.scalars(select(Notification.kind)).all() == ["exception_stale"]
+
+
+def test_advisory_with_a_fixed_version_is_flagged_for_review(session: Session) -> None:
+    proj = project(session)
+    analyst = user(session, "ana", Role.ANALYST)
+    approver = user(session, "bob", Role.APPROVER)
+    dep = finding(session, proj, advisory_ids=["CVE-2024-1111"], package="jinja2", severity=Severity.MEDIUM)
+    req = svc.ExceptionRequest(
+        scope=ExceptionScope.ADVISORY,
+        advisory_id="CVE-2024-1111",
+        package="Jinja2",
+        project_ids=[proj.id],
+        justification="Sandbox not used.",
+        owner="ana",
+        expires_at=utcnow() + timedelta(days=100),
+    )
+    (exc,) = svc.request_exception(session, actor_for(analyst, {proj.id}), req, POLICY)
+    svc.approve(session, actor_for(approver), exc.id, "ok")
+    assert review.flag_fixable_advisories(session) == []
+    dep.fixed_versions = ["3.1.5"]
+    assert review.flag_fixable_advisories(session) == [exc]
+    assert exc.needs_review and "3.1.5" in (exc.review_reason or "")
+    reasons = review.review_queue(session, actor_for(approver), days=1)[0].reasons
+    assert any("fixed version" in r for r in reasons)

@@ -1,0 +1,207 @@
+"""Streaming SARIF: findings from a multi-gigabyte report without decoding it whole.
+
+ijson (yajl2 C backend) turns the file into events; only ``runs[].tool``, ``runs[].artifacts``,
+``runs[].invocations`` and one ``results[]`` entry at a time are built into Python objects, so
+memory stays proportional to the largest single result, not to the report. The builder below
+refuses duplicate keys, oversized integers and excessive nesting just as the whole-document decoder
+does. When a producer writes ``results`` before ``tool`` (legal, rare), a first pass collects each
+run's tool and a second pass streams the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+
+from app.scanners.base import NormalizedFinding, ReportError
+from app.scanners.importers.safe_load import DEFAULT_MAX_BYTES, LIMITS, check_size
+from app.scanners.importers.sarif import FORMAT, RunContext, result_finding
+
+_KEPT = {"runs.item.tool", "runs.item.artifacts", "runs.item.invocations"}
+_RESULT = "runs.item.results.item"
+_MAX_INT = 10**LIMITS.max_int_digits
+
+
+class _Builder:
+    """Builds one JSON value from ijson events, with the same refusals as ``loads_json``."""
+
+    def __init__(self) -> None:
+        self.stack: list[Any] = []
+        self.keys: list[str | None] = []
+        self.value: Any = None
+        self.done = False
+
+    def _put(self, value: Any) -> None:
+        if not self.stack:
+            self.value, self.done = value, True
+            return
+        top = self.stack[-1]
+        if isinstance(top, list):
+            top.append(value)
+        else:
+            key = self.keys[-1]
+            assert key is not None
+            if key in top:
+                raise ReportError(FORMAT, f"duplicate key {key[:80]!r} in an object")
+            top[key] = value
+
+    def event(self, event: str, value: Any) -> None:
+        if event in ("start_map", "start_array"):
+            if len(self.stack) >= LIMITS.max_depth:
+                raise ReportError(FORMAT, f"JSON nested deeper than {LIMITS.max_depth} levels")
+            self.stack.append({} if event == "start_map" else [])
+            self.keys.append(None)
+        elif event in ("end_map", "end_array"):
+            self.keys.pop()
+            self._put(self.stack.pop())
+        elif event == "map_key":
+            self.keys[-1] = value
+        else:
+            self._put(_scalar(value))
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        if abs(value) >= _MAX_INT:
+            raise ReportError(FORMAT, f"integer with more than {LIMITS.max_int_digits} digits")
+        return value
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    if isinstance(value, Decimal):
+        if not value.is_finite() or abs(value) > Decimal("1e308"):
+            raise ReportError(FORMAT, "number out of range")
+        return float(value)
+    return value
+
+
+@dataclass
+class _Run:
+    tool: Any = None
+    artifacts: Any = None
+    invocations: Any = None
+    ctx: RunContext | None = None
+
+
+@dataclass
+class StreamState:
+    """What the stream learned about the report; final once the findings are exhausted."""
+
+    scanners: list[str] = field(default_factory=list)
+    tool_version: str | None = None
+    problems: list[str] = field(default_factory=list)
+    runs: int = 0
+
+
+class _ToolAfterResults(Exception):
+    """This report lists results before its tool: use the two-pass mode."""
+
+
+def _events(handle: IO[bytes]) -> Iterator[tuple[str, str, Any]]:
+    try:
+        yield from ijson.parse(handle, use_float=False)
+    except ijson.JSONError as exc:
+        raise ReportError(FORMAT, f"not valid JSON: {str(exc).splitlines()[0][:200]}") from None
+    except (RecursionError, MemoryError):
+        raise ReportError(FORMAT, "JSON too deeply nested or too large") from None
+
+
+def _context(run: _Run, index: int, state: StreamState) -> RunContext:
+    if run.ctx is None:
+        document = {"tool": run.tool or {}, "artifacts": run.artifacts or []}
+        run.ctx = RunContext.from_run(document)
+        state.scanners.append(run.ctx.scanner)
+        state.tool_version = state.tool_version or run.ctx.tool_version
+        invocations = run.invocations if isinstance(run.invocations, list) else []
+        for invocation in invocations:
+            if isinstance(invocation, dict) and invocation.get("executionSuccessful") is False:
+                state.problems.append(f"run {index}: the tool reports an unsuccessful execution")
+    return run.ctx
+
+
+def _pass(
+    handle: IO[bytes], state: StreamState, known: list[_Run] | None, want_results: bool
+) -> Iterator[NormalizedFinding | _Run]:
+    """One pass over the events. Yields findings, or (with ``want_results`` False) each run's parts."""
+    runs_seen = -1
+    run = _Run()
+    builder: _Builder | None = None
+    building = ""
+    saw_runs = False
+    for prefix, event, value in _events(handle):
+        if builder is not None:
+            builder.event(event, value)
+            if not builder.done:
+                continue
+            built, builder = builder.value, None
+            if building == _RESULT:
+                if known is None and run.tool is None and run.ctx is None:
+                    raise _ToolAfterResults
+                finding = result_finding(built, _context(run, runs_seen, state))
+                if finding is not None:
+                    yield finding
+            else:
+                setattr(run, building.rsplit(".", 1)[1], built)
+            continue
+        if prefix == "runs.item" and event == "start_map":
+            runs_seen += 1
+            run = known[runs_seen] if known is not None and runs_seen < len(known) else _Run()
+        elif prefix == "runs.item" and event == "end_map":
+            if not want_results:
+                yield run
+            else:
+                _context(run, runs_seen, state)
+        elif prefix == "runs" and event == "start_array":
+            saw_runs = True
+        elif prefix == "version" and event == "string" and not value.startswith("2."):
+            raise ReportError(FORMAT, f"SARIF version {value[:20]!r} is not supported (2.1.0 expected)")
+        elif event in ("start_map", "start_array") and (
+            (prefix in _KEPT and (known is None or not want_results)) or (prefix == _RESULT and want_results)
+        ):
+            builder, building = _Builder(), prefix
+            builder.event(event, value)
+        elif prefix == "" and event not in ("start_map", "end_map", "map_key"):
+            raise ReportError(FORMAT, "document should be an object")
+    if not saw_runs:
+        raise ReportError(FORMAT, "no runs array: not a SARIF log")
+    state.runs = runs_seen + 1
+
+
+def _open(path: Path) -> IO[bytes]:
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise ReportError(FORMAT, f"cannot read {path.name}: {exc.strerror or exc}") from None
+
+
+def stream_sarif(
+    path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, state: StreamState | None = None
+) -> Iterator[NormalizedFinding]:
+    """Findings of a SARIF file one at a time; ``state`` collects the run metadata as it goes."""
+    check_size(path, FORMAT, max_bytes)
+    state = state if state is not None else StreamState()
+    emitted = 0
+    try:
+        with _open(path) as handle:
+            for item in _pass(handle, state, None, True):
+                assert isinstance(item, NormalizedFinding)
+                emitted += 1
+                yield item
+        return
+    except _ToolAfterResults:
+        if emitted:  # cannot happen: the first result of a run is where the tool is needed
+            raise ReportError(FORMAT, "results listed before the run's tool") from None
+    state.scanners.clear()
+    state.problems.clear()
+    with _open(path) as handle:
+        runs = [item for item in _pass(handle, StreamState(), None, False) if isinstance(item, _Run)]
+    with _open(path) as handle:
+        for item in _pass(handle, state, runs, True):
+            assert isinstance(item, NormalizedFinding)
+            yield item

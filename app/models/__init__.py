@@ -1,5 +1,12 @@
 """All models, imported here so ``Base.metadata`` knows every table (Alembic, tests)."""
 
+from app.models.advisory import (
+    Advisory,
+    AdvisoryImport,
+    AdvisoryPackage,
+    DependencyInventory,
+    InventoryDependency,
+)
 from app.models.audit import AuditEvent
 from app.models.base import (
     ActorType,
@@ -27,17 +34,22 @@ from app.models.user import ApiKey, User, UserSession
 
 __all__ = [
     "ActorType",
+    "Advisory",
+    "AdvisoryImport",
+    "AdvisoryPackage",
     "ApiKey",
     "AuditEvent",
     "Base",
     "Category",
     "CountSnapshot",
+    "DependencyInventory",
     "ExceptionScope",
     "ExceptionState",
     "Finding",
     "FindingDetection",
     "FindingStatus",
     "FindingStatusHistory",
+    "InventoryDependency",
     "InlineSuppression",
     "Notification",
     "Project",

@@ -53,6 +53,8 @@ class ExceptionRequest:
     path_glob: str | None = None
     renews_id: int | None = None
     details: dict[str, object] = field(default_factory=dict)
+    # Imports from ignore files: a missing or too-late date becomes the policy's cap (noted in details).
+    clamp_expiry: bool = False
 
 
 def _snapshot(exc: RiskException) -> dict[str, object]:
@@ -164,13 +166,18 @@ def request_exception(
     statuses = (FindingStatus.OPEN, FindingStatus.ACCEPTED)
     matched = [f for row in rows for f in effects.matching_findings(session, row, statuses=statuses)]
     severity = effects.worst_severity(matched)
-    expires_at = policy.check_expiry(req.expires_at, severity, now)
+    expires_at = req.expires_at
+    if req.clamp_expiry and (expires_at is None or expires_at > policy.latest_expiry(severity, now)):
+        expires_at = policy.latest_expiry(severity, now)
+        req.details["expiry_set_by_policy"] = True
+    expires_at = policy.check_expiry(expires_at, severity, now)
     for row in rows:
         if row.scope is ExceptionScope.FINDING and _open_for_finding(session, row.finding_id, req.renews_id):
             raise ExceptionInputError(f"finding #{row.finding_id} already has a pending or active exception")
         row.severity = severity
         row.expires_at = expires_at
         row.requested_at = now
+        row.details = dict(req.details)
         session.add(row)
     session.flush()
     for row in rows:

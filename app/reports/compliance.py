@@ -33,6 +33,8 @@ from app.models.base import SEVERITY_RANK, Severity
 
 SEVERITY_ORDER = [s.value for s in sorted(Severity, key=lambda s: -SEVERITY_RANK[s])]
 FAILED_STATES = (RunStatus.FAILED, RunStatus.TIMED_OUT)
+# A report "as of" a moment this close to now reads current statuses instead of replaying history.
+LIVE_WINDOW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,8 @@ def _status_as_of(session: Session, finding_ids: list[int], as_of: datetime) -> 
 
 
 def _open_findings(session: Session, projects: dict[int, Project], as_of: datetime) -> list[OpenFinding]:
-    existing = session.execute(
+    live = (datetime.now(UTC) - as_of) < LIVE_WINDOW
+    stmt = (
         select(
             Finding.id,
             Finding.project_id,
@@ -232,37 +235,46 @@ def _open_findings(session: Session, projects: dict[int, Project], as_of: dateti
         )
         .where(Finding.project_id.in_(list(projects)), Finding.first_seen <= as_of)
         .order_by(Finding.id)
-    ).all()
+    )
+    if live:
+        # "As of now" is the current state: no need to replay history.
+        stmt = stmt.where(Finding.status == FindingStatus.OPEN)
+    existing = session.execute(stmt).all()
     statuses: dict[int, str] = {}
-    chunk = 5000
-    for i in range(0, len(existing), chunk):
-        statuses.update(_status_as_of(session, [r.id for r in existing[i : i + chunk]], as_of))
+    if not live:
+        chunk = 5000
+        for i in range(0, len(existing), chunk):
+            statuses.update(_status_as_of(session, [r.id for r in existing[i : i + chunk]], as_of))
+    open_value = FindingStatus.OPEN.value
+    names = {pid: p.name for pid, p in projects.items()}
     result = []
+    append = result.append
     for row in existing:
-        if statuses.get(row.id, FindingStatus.OPEN.value) != FindingStatus.OPEN.value:
+        if not live and statuses.get(row.id, open_value) != open_value:
             continue
-        first_seen = _aware(row.first_seen) or as_of
-        due = _aware(row.sla_due_at)
-        result.append(
+        first_seen = row.first_seen
+        due = row.sla_due_at
+        append(
             OpenFinding(
                 id=row.id,
-                project=projects[row.project_id].name,
+                project=names[row.project_id],
                 scanner=row.scanner,
                 rule_id=row.rule_id,
-                severity=Severity(row.severity).value,
-                category=str(getattr(row.category, "value", row.category)),
+                severity=str(row.severity),
+                category=str(row.category),
                 title=row.title,
                 path=row.path,
                 line=row.line,
                 package=row.package,
-                advisory_ids=list(row.advisory_ids or []),
+                advisory_ids=list(row.advisory_ids or ()),
                 first_seen=first_seen,
                 sla_due_at=due,
                 overdue=due is not None and due < as_of,
                 age_days=round((as_of - first_seen).total_seconds() / 86400, 1),
             )
         )
-    result.sort(key=lambda f: (-SEVERITY_RANK[Severity(f.severity)], f.first_seen, f.id))
+    rank = {s.value: SEVERITY_RANK[s] for s in Severity}
+    result.sort(key=lambda f: (-rank[f.severity], f.first_seen, f.id))
     return result
 
 

@@ -30,8 +30,7 @@ WORKBOOK_OPTIONS = {
 
 def _frame(rows: list[Any]) -> pd.DataFrame:
     records = [
-        {k: guard(v) for k, v in (r if isinstance(r, dict) else dataclasses.asdict(r)).items()}
-        for r in rows
+        {k: guard(v) for k, v in (r if isinstance(r, dict) else dataclasses.asdict(r)).items()} for r in rows
     ]
     return pd.DataFrame.from_records(records)
 

@@ -247,7 +247,7 @@ def _open_findings(session: Session, projects: dict[int, Project], as_of: dateti
             statuses.update(_status_as_of(session, [r.id for r in existing[i : i + chunk]], as_of))
     open_value = FindingStatus.OPEN.value
     names = {pid: p.name for pid, p in projects.items()}
-    result = []
+    result: list[OpenFinding] = []
     append = result.append
     for row in existing:
         if not live and statuses.get(row.id, open_value) != open_value:

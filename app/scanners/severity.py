@@ -36,6 +36,43 @@ SEVERITY_TABLE: dict[str, dict[str, str]] = {
     # a committed credential is always urgent, whatever plugin found it.
     "detect-secrets": {"SECRET": "high"},
     "mypy": {"ERROR": "low", "NOTE": "info", "WARNING": "low"},
+    # Imported report formats (app/scanners/importers). SARIF and CycloneDX prefer a CVSS-like score
+    # when the report has one (9.0+ critical, 7.0+ high, 4.0+ medium, above 0 low, 0 info).
+    "sarif": {"ERROR": "high", "WARNING": "medium", "NOTE": "low", "NONE": "info"},
+    "trivy": {"CRITICAL": "critical", "HIGH": "high", "MEDIUM": "medium", "LOW": "low", "UNKNOWN": "info"},
+    "osv-scanner": {
+        "CRITICAL": "critical",
+        "HIGH": "high",
+        "MODERATE": "medium",
+        "MEDIUM": "medium",
+        "LOW": "low",
+    },
+    "cyclonedx": {
+        "CRITICAL": "critical",
+        "HIGH": "high",
+        "MEDIUM": "medium",
+        "LOW": "low",
+        "INFO": "info",
+        "NONE": "info",
+        "NEGLIGIBLE": "info",
+        "UNKNOWN": "info",
+    },
+    "dependency-check": {
+        "CRITICAL": "critical",
+        "HIGH": "high",
+        "MODERATE": "medium",
+        "MEDIUM": "medium",
+        "LOW": "low",
+        "INFO": "info",
+    },
+    "npm-audit": {"CRITICAL": "critical", "HIGH": "high", "MODERATE": "medium", "LOW": "low", "INFO": "info"},
+    # secrets: a credential the tool verified against its provider is critical, any other high;
+    # trufflehog v2 entropy/regex hits over history (unverified, often test data) are medium.
+    "gitleaks": {"SECRET": "high"},
+    "trufflehog": {"VERIFIED": "critical", "UNVERIFIED": "high", "HISTORY": "medium"},
+    "trufflehog3": {"HIGH": "high", "MEDIUM": "medium", "LOW": "low"},
+    # safety's legacy JSON has no severity.
+    "safety": {"VULNERABILITY": "medium"},
 }
 
 # Severity when a tool's level is missing or unknown.
@@ -46,6 +83,11 @@ DEFAULT_SEVERITY: dict[str, str] = {
     "pip-audit": "medium",
     "detect-secrets": "high",
     "mypy": "low",
+    "sarif": "medium",  # SARIF's own default level is "warning"
+    "gitleaks": "high",
+    "trufflehog": "high",
+    "trufflehog3": "high",
+    "safety": "medium",
 }
 
 # (tool, rule) overrides for tools that report no level. Ruff security rules follow the severity

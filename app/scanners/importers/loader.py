@@ -16,7 +16,13 @@ from typing import Any
 from app.scanners.base import NormalizedFinding, ReportError
 from app.scanners.importers import IMPORTERS
 from app.scanners.importers.base import Importer, ParsedReport
-from app.scanners.importers.safe_load import DEFAULT_MAX_BYTES, loads_json, loads_xml, read_bytes
+from app.scanners.importers.safe_load import (
+    DEFAULT_MAX_BYTES,
+    loads_json,
+    loads_json_lines,
+    loads_xml,
+    read_bytes,
+)
 from app.scanners.importers.sarif_stream import StreamState, stream_sarif
 
 AUTO = "auto"
@@ -37,7 +43,13 @@ def decode(data: bytes, fmt: str) -> tuple[str, Any]:
     head = data[:16].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
         return "xml", loads_xml(data, fmt)
-    return "json", loads_json(data, fmt)
+    try:
+        return "json", loads_json(data, fmt)
+    except ReportError as exc:
+        # JSON Lines (trufflehog): several documents, one per line.
+        if head.startswith(b"{") and exc.problem.startswith("not valid JSON: Extra data"):
+            return "json", loads_json_lines(data, fmt)
+        raise
 
 
 def detect(media: str, document: Any) -> Importer:

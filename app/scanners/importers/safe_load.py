@@ -165,6 +165,20 @@ def loads_json(data: bytes | str, fmt: str, limits: JsonLimits = LIMITS) -> Any:
     return document
 
 
+def loads_json_lines(data: bytes | str, fmt: str, limits: JsonLimits = LIMITS) -> list[Any]:
+    """JSON Lines (one document per line, as trufflehog writes): each line under the same limits."""
+    text = _decode_text(data, fmt) if isinstance(data, bytes) else data
+    documents = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            documents.append(loads_json(line, fmt, limits))
+        except ReportError as exc:
+            raise ReportError(fmt, f"line {number}: {exc.problem}") from None
+    return documents
+
+
 def load_json(path: Path, fmt: str, max_bytes: int = DEFAULT_MAX_BYTES, limits: JsonLimits = LIMITS) -> Any:
     """Size check, then :func:`loads_json`."""
     return loads_json(read_bytes(path, fmt, max_bytes), fmt, limits)

@@ -1,7 +1,7 @@
 """SARIF 2.1.0 from any producer (CodeQL, semgrep, Snyk, Trivy, grype, shellcheck, mobsfscan, ...).
 
 The mapping is split so the streaming reader (:mod:`sarif_stream`) and the whole-document importer
-share it: :class:`RunContext` holds what a run says about its rules, and :func:`result_finding`
+share it: :class:`RunContext` holds what a run says about its rules, and :func:`result_findings`
 turns one ``results[]`` entry into a finding. Rule metadata comes from ``tool.driver.rules`` and
 ``tool.extensions[].rules``; severity from ``security-severity`` when present (a CVSS-like score),
 else the result's ``level``, else the rule's ``defaultConfiguration.level``, else SARIF's default
@@ -178,19 +178,22 @@ def _suppressed(result: Mapping[str, Any]) -> bool:
     return False
 
 
-def _location(result: Mapping[str, Any], ctx: RunContext) -> tuple[str | None, Mapping[str, Any], str | None]:
-    locations = maps(result.get("locations"), FORMAT, "result.locations")
-    if not locations:
-        return None, {}, None
-    physical = opt_map(locations[0], "physicalLocation", FORMAT, "physicalLocation")
-    artifact = opt_map(physical, "artifactLocation", FORMAT, "artifactLocation")
-    uri = opt_text(artifact.get("uri"), 2000) or ctx.artifact_uri(artifact.get("index"))
-    region = opt_map(physical, "region", FORMAT, "region")
-    snippet = opt_text(opt_map(region, "snippet", FORMAT, "region.snippet").get("text"))
-    if snippet is None:
-        context = opt_map(physical, "contextRegion", FORMAT, "contextRegion")
-        snippet = opt_text(opt_map(context, "snippet", FORMAT, "contextRegion.snippet").get("text"))
-    return uri_to_path(uri), region, snippet
+def _locations(
+    result: Mapping[str, Any], ctx: RunContext
+) -> list[tuple[str | None, Mapping[str, Any], str | None]]:
+    """(path, region, snippet) of each location; one entry with no path when the result has none."""
+    found = []
+    for location in maps(result.get("locations"), FORMAT, "result.locations"):
+        physical = opt_map(location, "physicalLocation", FORMAT, "physicalLocation")
+        artifact = opt_map(physical, "artifactLocation", FORMAT, "artifactLocation")
+        uri = opt_text(artifact.get("uri"), 2000) or ctx.artifact_uri(artifact.get("index"))
+        region = opt_map(physical, "region", FORMAT, "region")
+        snippet = opt_text(opt_map(region, "snippet", FORMAT, "region.snippet").get("text"))
+        if snippet is None:
+            context = opt_map(physical, "contextRegion", FORMAT, "contextRegion")
+            snippet = opt_text(opt_map(context, "snippet", FORMAT, "contextRegion.snippet").get("text"))
+        found.append((uri_to_path(uri), region, snippet))
+    return found or [(None, {}, None)]
 
 
 def uri_to_path(uri: str | None) -> str | None:
@@ -228,11 +231,12 @@ def _cwes(rule: Mapping[str, Any], result: Mapping[str, Any], tags: list[str]) -
     return cwe_ids(*values)
 
 
-def result_finding(result_obj: Any, ctx: RunContext) -> NormalizedFinding | None:
-    """One SARIF result as a finding; ``None`` for results the producer marks ``absent``."""
+def result_findings(result_obj: Any, ctx: RunContext) -> list[NormalizedFinding]:
+    """One SARIF result as findings: one per location (a result found in eight files is eight
+    findings, each fixed on its own); none for results the producer marks ``absent``."""
     result = as_map(result_obj, FORMAT, "result")
     if result.get("baselineState") == "absent":
-        return None
+        return []
     reference = opt_map(result, "rule", FORMAT, "result.rule")
     rule_id = opt_text(result.get("ruleId"), 500) or opt_text(reference.get("id"), 500)
     rule = ctx.rule_for(result, rule_id)
@@ -241,7 +245,6 @@ def result_finding(result_obj: Any, ctx: RunContext) -> NormalizedFinding | None
     short = _description(rule, "shortDescription")
     title = (message.splitlines()[0] if message else "") or short or text(rule.get("name"), 300) or rule_id
     severity, score = _severity(result, rule)
-    path, region, snippet = _location(result, ctx)
     tags = _tags(rule, result)
     lowered = {tag.lower() for tag in tags}
     advisories = unique(_ADVISORY_RE.findall(f"{rule_id} {text(rule.get('name'), 300)}"))
@@ -263,34 +266,40 @@ def result_finding(result_obj: Any, ctx: RunContext) -> NormalizedFinding | None
         "cvss_score": score,
     }
     confidence = opt_text(props.get("precision"), 40)
-    return NormalizedFinding(
-        scanner=ctx.scanner,
-        rule_id=canonical(ctx.scanner, rule_id),
-        tool_rule_id=rule_id,
-        category=category,
-        severity=severity,
-        title=title[:300],
-        message=message,
-        confidence=confidence.lower() if confidence else None,
-        path=path,
-        line=pos_int(region.get("startLine")),
-        column=pos_int(region.get("startColumn")),
-        end_line=pos_int(region.get("endLine")),
-        snippet=snippet,
-        cwe=_cwes(rule, result, tags),
-        advisory_ids=advisories,
-        tool_fingerprint=_fingerprint(result),
-        suppressed=_suppressed(result),
-        extras={key: value for key, value in extras.items() if value not in (None, [], "")},
-    )
+    fingerprint = _fingerprint(result)
+    cwe = _cwes(rule, result, tags)
+    suppressed = _suppressed(result)
+    extras = {key: value for key, value in extras.items() if value not in (None, [], "")}
+    locations = _locations(result, ctx)
+    return [
+        NormalizedFinding(
+            scanner=ctx.scanner,
+            rule_id=canonical(ctx.scanner, rule_id),
+            tool_rule_id=rule_id,
+            category=category,
+            severity=severity,
+            title=title[:300],
+            message=message,
+            confidence=confidence.lower() if confidence else None,
+            path=path,
+            line=pos_int(region.get("startLine")),
+            column=pos_int(region.get("startColumn")),
+            end_line=pos_int(region.get("endLine")),
+            snippet=snippet,
+            cwe=cwe,
+            advisory_ids=advisories,
+            tool_fingerprint=f"{fingerprint}#{index}" if fingerprint and index else fingerprint,
+            suppressed=suppressed,
+            extras=extras,
+        )
+        for index, (path, region, snippet) in enumerate(locations)
+    ]
 
 
 def iter_run_findings(run: Mapping[str, Any]) -> Iterator[NormalizedFinding]:
     ctx = RunContext.from_run(run)
     for result in as_list(run.get("results"), FORMAT, "run.results"):
-        finding = result_finding(result, ctx)
-        if finding is not None:
-            yield finding
+        yield from result_findings(result, ctx)
 
 
 def sniff(doc: Any) -> bool:
@@ -318,9 +327,7 @@ def parse(doc: Any) -> ParsedReport:
             versions.append(ctx.tool_version)
         problems.extend(_run_problems(run, index))
         for result in as_list(run.get("results"), FORMAT, f"runs[{index}].results"):
-            finding = result_finding(result, ctx)
-            if finding is not None:
-                findings.append(finding)
+            findings.extend(result_findings(result, ctx))
     distinct = list(dict.fromkeys(scanners))
     return ParsedReport(
         format=FORMAT,

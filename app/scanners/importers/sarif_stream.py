@@ -20,7 +20,7 @@ import ijson
 
 from app.scanners.base import NormalizedFinding, ReportError
 from app.scanners.importers.safe_load import DEFAULT_MAX_BYTES, LIMITS, check_size
-from app.scanners.importers.sarif import FORMAT, RunContext, result_finding
+from app.scanners.importers.sarif import FORMAT, RunContext, result_findings
 
 _KEPT = {"runs.item.tool", "runs.item.artifacts", "runs.item.invocations"}
 _RESULT = "runs.item.results.item"
@@ -143,9 +143,7 @@ def _pass(
             if building == _RESULT:
                 if known is None and run.tool is None and run.ctx is None:
                     raise _ToolAfterResults
-                finding = result_finding(built, _context(run, runs_seen, state))
-                if finding is not None:
-                    yield finding
+                yield from result_findings(built, _context(run, runs_seen, state))
             else:
                 setattr(run, building.rsplit(".", 1)[1], built)
             continue

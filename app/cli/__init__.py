@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.db_cmds",
     "app.cli.users",
     "app.cli.projects",
+    "app.cli.exceptions",
     "app.cli.serve",
     "app.cli.reports",
     "app.cli.gate",

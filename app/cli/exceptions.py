@@ -1,0 +1,260 @@
+"""``vigil exceptions ...``: the accepted-risk workflow from the console.
+
+Requests and decisions name the person acting (``--as``): four eyes mean two named people, even
+at the console. Jobs (expire, remind) run as the system.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.cli.context import console_actor, settings, transaction
+from app.models import ActorType, ExceptionScope, ExceptionState, ProjectMember, RiskException, User, utcnow
+from app.services import exception_review as review
+from app.services import exceptions as svc
+from app.services import exceptions_as_code as as_code
+from app.services import notifications
+from app.services import projects as project_service
+from app.services.actor import Actor
+from app.services.exception_policy import ExceptionInputError, ExpiryPolicy
+from app.services.permissions import ALL_PROJECT_ROLES, NotFound, PermissionDenied
+
+
+def user_actor(session: Session, username: str) -> Actor:
+    """Act as a named user, with exactly that user's role and projects."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None or not user.active:
+        raise ExceptionInputError(f"no active user named {username!r}")
+    projects = None
+    if user.role not in ALL_PROJECT_ROLES:
+        projects = frozenset(
+            session.scalars(select(ProjectMember.project_id).where(ProjectMember.user_id == user.id))
+        )
+    return Actor(type=ActorType.USER, id=user.id, label=user.username, role=user.role, project_ids=projects)
+
+
+def _project_id(session: Session, name: str) -> int:
+    project = project_service.get_by_name(session, name)
+    if project is None:
+        raise ExceptionInputError(f"no project named {name!r}")
+    return project.id
+
+
+def _date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(0, 0), tzinfo=UTC)
+    except ValueError:
+        raise ExceptionInputError(f"expiry must look like 2026-12-31, got {value!r}") from None
+
+
+def _policy() -> ExpiryPolicy:
+    return ExpiryPolicy.from_settings(settings())
+
+
+class _Group(click.Group):
+    """Access refusals become one ``error:`` line like any other bad input (never a traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NotFound:
+            raise ExceptionInputError("no such object (or it is outside that user's projects)") from None
+        except PermissionDenied as exc:
+            raise ExceptionInputError(f"not allowed: {exc.permission} ({exc.object_ref or 'role'})") from None
+
+
+@click.group("exceptions", cls=_Group)
+def exceptions_group() -> None:
+    """Accepted risks: request, approve, reject, revoke, renew, expire, remind, export, import."""
+
+
+@exceptions_group.command("list")
+@click.option("--state", type=click.Choice([s.value for s in ExceptionState]), default=None)
+def list_cmd(state: str | None) -> None:
+    """List exceptions (newest first)."""
+    with transaction() as session:
+        rows = svc.list_exceptions(session, console_actor(), state=ExceptionState(state) if state else None)
+        for e in rows:
+            what = e.advisory_id or e.rule_id or f"finding {e.finding_id}"
+            click.echo(f"{e.id}\t{e.state.value}\t{e.scope.value}\t{what}\t{e.owner}\t{e.expires_at.date()}")
+
+
+@exceptions_group.command("request")
+@click.option("--as", "username", required=True, help="The requesting user.")
+@click.option("--finding", "finding_id", type=int, default=None, help="Cover one finding.")
+@click.option("--advisory", default=None, help="Cover an advisory id (GHSA/CVE/PYSEC...).")
+@click.option("--alias", "aliases", multiple=True)
+@click.option("--package", default=None)
+@click.option("--rule", "rule_id", default=None, help="Cover a rule (with --path-glob).")
+@click.option("--path-glob", default=None)
+@click.option("--project", "projects", multiple=True, help="Project name (repeat for a bulk request).")
+@click.option("--all-projects", is_flag=True)
+@click.option("--justification", required=True)
+@click.option("--mitigation", default="")
+@click.option("--owner", required=True)
+@click.option("--ticket", default=None)
+@click.option("--expires", required=True, help="YYYY-MM-DD, within the severity's cap.")
+def request_cmd(
+    username: str,
+    finding_id: int | None,
+    advisory: str | None,
+    aliases: tuple[str, ...],
+    package: str | None,
+    rule_id: str | None,
+    path_glob: str | None,
+    projects: tuple[str, ...],
+    all_projects: bool,
+    justification: str,
+    mitigation: str,
+    owner: str,
+    ticket: str | None,
+    expires: str,
+) -> None:
+    """Request an exception (it stays pending until another person approves it)."""
+    scope = (
+        ExceptionScope.FINDING if finding_id else ExceptionScope.ADVISORY if advisory else ExceptionScope.RULE
+    )
+    with transaction() as session:
+        req = svc.ExceptionRequest(
+            scope=scope,
+            justification=justification,
+            mitigation=mitigation,
+            owner=owner,
+            ticket_url=ticket,
+            expires_at=_date(expires),
+            finding_id=finding_id,
+            advisory_id=advisory,
+            aliases=aliases,
+            package=package,
+            rule_id=rule_id,
+            path_glob=path_glob,
+            all_projects=all_projects,
+            project_ids=[_project_id(session, p) for p in projects],
+        )
+        rows = svc.request_exception(session, user_actor(session, username), req, _policy())
+        for row in rows:
+            click.echo(f"requested exception {row.id} (pending, expires {row.expires_at.date()})")
+
+
+@exceptions_group.command("approve")
+@click.argument("exception_id", type=int)
+@click.option("--as", "username", required=True, help="The approving user (not the requester).")
+@click.option("--comment", default="")
+def approve_cmd(exception_id: int, username: str, comment: str) -> None:
+    """Approve a pending exception: its findings become accepted at once."""
+    with transaction() as session:
+        exc = svc.approve(session, user_actor(session, username), exception_id, comment)
+        click.echo(f"approved exception {exc.id}; {exc.matched_count} finding(s) accepted")
+
+
+@exceptions_group.command("reject")
+@click.argument("exception_id", type=int)
+@click.option("--as", "username", required=True)
+@click.option("--comment", required=True)
+def reject_cmd(exception_id: int, username: str, comment: str) -> None:
+    """Reject a pending exception with a reason."""
+    with transaction() as session:
+        svc.reject(session, user_actor(session, username), exception_id, comment)
+    click.echo(f"rejected exception {exception_id}")
+
+
+@exceptions_group.command("revoke")
+@click.argument("exception_id", type=int)
+@click.option("--as", "username", required=True)
+@click.option("--reason", required=True)
+def revoke_cmd(exception_id: int, username: str, reason: str) -> None:
+    """Revoke an exception now; its findings reopen."""
+    with transaction() as session:
+        svc.revoke(session, user_actor(session, username), exception_id, reason)
+    click.echo(f"revoked exception {exception_id}")
+
+
+@exceptions_group.command("renew")
+@click.argument("exception_id", type=int)
+@click.option("--as", "username", required=True)
+@click.option("--expires", required=True)
+@click.option("--justification", required=True)
+def renew_cmd(exception_id: int, username: str, expires: str, justification: str) -> None:
+    """Request a renewal (a new pending exception that needs its own approval)."""
+    with transaction() as session:
+        row = svc.renew(
+            session,
+            user_actor(session, username),
+            exception_id,
+            expires_at=_date(expires),
+            justification=justification,
+            policy=_policy(),
+        )
+        click.echo(f"requested renewal {row.id} of exception {exception_id}")
+
+
+@exceptions_group.command("expire")
+def expire_cmd() -> None:
+    """Expire every active exception past its date now (the scheduler does this daily)."""
+    now = utcnow()
+    system = Actor.system("exception-expiry")
+    with transaction() as session:
+        due = session.scalars(
+            select(RiskException).where(
+                RiskException.state == ExceptionState.ACTIVE, RiskException.expires_at <= now
+            )
+        ).all()
+        reopened = sum(svc.expire(session, system, exc, now) for exc in due)
+    click.echo(f"expired {len(due)} exception(s); {reopened} finding(s) reopened")
+
+
+@exceptions_group.command("remind")
+def remind_cmd() -> None:
+    """Send reminders for exceptions expiring soon and flag fixable advisories."""
+    policy = _policy()
+    with transaction() as session:
+        sent = review.send_reminders(
+            session, notifications.Notifier.from_settings(settings()), days=policy.review_days
+        )
+        flagged = review.flag_fixable_advisories(session)
+    click.echo(f"sent {sent} reminder(s); flagged {len(flagged)} exception(s) for review")
+
+
+@exceptions_group.command("export")
+@click.argument("project")
+@click.option("--format", "fmt", type=click.Choice(as_code.FORMATS), default="osv-scanner", show_default=True)
+def export_cmd(project: str, fmt: str) -> None:
+    """Print the project's approved exceptions as a tool ignore file."""
+    with transaction() as session:
+        click.echo(as_code.export(session, console_actor(), _project_id(session, project), fmt))
+
+
+@exceptions_group.command("import")
+@click.argument("project")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["osv-scanner", "ignore-list"]), default="osv-scanner")
+@click.option("--as", "username", required=True)
+@click.option("--owner", required=True)
+def import_cmd(project: str, path: Path, fmt: str, username: str, owner: str) -> None:
+    """Import an osv-scanner.toml or an ignore list as pending exceptions."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise ExceptionInputError(f"cannot read {path}: {type(exc).__name__}") from None
+    with transaction() as session:
+        rows = as_code.import_ignores(
+            session,
+            user_actor(session, username),
+            _project_id(session, project),
+            text,
+            fmt=fmt,
+            owner=owner,
+            policy=_policy(),
+        )
+        click.echo(f"imported {len(rows)} pending exception(s): {', '.join(str(r.id) for r in rows)}")
+
+
+commands = [exceptions_group]

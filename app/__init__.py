@@ -47,14 +47,18 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
     )
     app.config.update({k: v for k, v in settings.extra.items() if k.isupper()})
 
+    from app.web import access, errors, headers, protection, session_store
     from app.web import database as web_database
-    from app.web import errors, headers
 
     web_database.init_app(app, database or Database(settings.database_url))
     headers.init_app(app)
     errors.init_app(app)
+    session_store.init_app(app)
+    access.init_app(app)
+    protection.init_app(app)
 
-    from app.web import register_blueprints
+    from app.web import auth, register_blueprints
 
     register_blueprints(app)
+    auth.install_home_fallback(app)
     return app

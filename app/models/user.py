@@ -7,6 +7,7 @@ deactivation and timeout: the cookie only carries a random id whose hash is look
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -49,6 +50,8 @@ class UserSession(Base):
     user_agent: Mapped[str | None] = mapped_column(String(255))
     revoked_at: Mapped[datetime | None]
     revoke_reason: Mapped[str | None] = mapped_column(String(64))
+    # Server-side session data (flash messages); never the CSRF token, which derives from the token.
+    data: Mapped[dict[str, Any] | None]
 
 
 class ApiKey(Base):

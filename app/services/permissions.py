@@ -10,6 +10,7 @@ from app.models.base import ActorType, Role
 from app.services.actor import Actor
 
 VIEW = {
+    "account.self",  # one's own profile, password, second factor and sessions
     "dashboard.view",
     "project.view",
     "finding.view",

@@ -12,6 +12,7 @@ from flask import Flask
 BLUEPRINTS: tuple[str, ...] = (
     "app.web.health",
     "app.web.auth",
+    "app.web.account",
 )
 
 

@@ -117,7 +117,7 @@ def collect(root: Path, files: Sequence[str] | None = None) -> Inventory:
         except InventoryError as exc:
             inventory.problems.append(str(exc))
             continue
-        inventory.problems.extend(problems)
+        inventory.problems.extend(p for p in problems if p not in inventory.problems)
         for source in read:
             if source not in inventory.files:
                 inventory.files.append(source)

@@ -11,7 +11,6 @@ transitive pins (``# via somepackage``) from direct ones (``# via -r requirement
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import replace
 from pathlib import Path
 
@@ -146,11 +145,6 @@ class _Reader:
     def _requirement(self, line: str, source: str, number: int, via: list[str], constraint: bool) -> None:
         hashes = "--hash" in line
         text = LINE_OPTION_RE.sub("", " " + line).strip()
-        try:
-            tokens = shlex.split(text, comments=False, posix=True)
-        except ValueError:
-            tokens = [text]
-        text = " ".join(tokens) if tokens else text
         try:
             dep = from_requirement(
                 text,

@@ -1,0 +1,338 @@
+"""Offline advisories as use cases: import, store status, inventories, scans and re-evaluation.
+
+The matching itself lives in :mod:`app.advisories` and never sees the database; this module loads
+the store into an :class:`AdvisoryIndex`, stores what a scan read from a project's dependency files,
+and, when the store changes, re-matches every project's latest inventory and hands the results to
+the normal ingestion path in a ScanRun with trigger ``advisory``, so the trend can tell "a new
+advisory was published" from "new code was committed".
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from app.advisories.findings import SCANNER, evaluate
+from app.advisories.inventory import Inventory, collect
+from app.advisories.matcher import AdvisoryIndex
+from app.db import Database
+from app.models import (
+    Advisory,
+    AdvisoryImport,
+    AdvisoryPackage,
+    Base,
+    DependencyInventory,
+    Project,
+    RunStatus,
+    RunTrigger,
+    ScanRun,
+    utcnow,
+)
+from app.scanners.base import NormalizedFinding
+from app.services import audit
+from app.services.actor import Actor
+from app.services.advisory_import import ImportSummary, import_advisories
+from app.services.exception_review import flag_fixable_advisories
+from app.services.permissions import require
+
+__all__ = [
+    "ImportSummary",
+    "ReevaluationSummary",
+    "StoreStatus",
+    "import_advisories",
+    "latest_inventories",
+    "load_index",
+    "reevaluate_all",
+    "save_inventory",
+    "scan_checkout",
+    "store_status",
+]
+
+INDEX_COLUMNS = (
+    Advisory.osv_id,
+    Advisory.aliases,
+    Advisory.summary,
+    Advisory.severity,
+    Advisory.modified,
+    Advisory.affected,
+)
+DEPENDENCY_CHUNK = 5000
+DEPENDENCY = Base.metadata.tables["dependency"]
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    """The store's version and age, for `vigil advisories status` and scan health."""
+
+    version: str | None
+    last_import_at: datetime | None
+    newest_modified: datetime | None
+    advisories: int
+    withdrawn: int
+    packages: int
+    age_days: float | None
+    stale: bool
+
+
+def store_status(session: Session, *, max_age_days: int = 7, now: datetime | None = None) -> StoreStatus:
+    """Version = the last import that changed something; age = time since the last import of any kind.
+
+    An empty store is stale: a scan health page must not show a green tick over "no advisories".
+    """
+    now = now or utcnow()
+    last = session.scalar(select(AdvisoryImport).order_by(AdvisoryImport.id.desc()).limit(1))
+    newest = session.scalar(select(func.max(Advisory.modified)))
+    total = session.scalar(select(func.count()).select_from(Advisory)) or 0
+    withdrawn = session.scalar(select(func.count()).where(Advisory.withdrawn.is_not(None))) or 0
+    packages = session.scalar(select(func.count(func.distinct(AdvisoryPackage.package)))) or 0
+    last_at = last.finished_at or last.started_at if last else None
+    age = (now - last_at).total_seconds() / 86400 if last_at else None
+    return StoreStatus(
+        version=_version(session),
+        last_import_at=last_at,
+        newest_modified=newest,
+        advisories=total,
+        withdrawn=withdrawn,
+        packages=packages,
+        age_days=age,
+        stale=total == 0 or age is None or age > max_age_days,
+    )
+
+
+def _version(session: Session) -> str | None:
+    """``<import id>@<newest modified>`` of the store's content: changes exactly when matching can."""
+    row = session.execute(
+        select(func.max(Advisory.import_id), func.max(Advisory.modified), func.count())
+    ).one()
+    if not row[2]:
+        return None
+    newest = row[1].isoformat() if isinstance(row[1], datetime) else str(row[1])
+    return f"{row[0]}@{newest}"
+
+
+def load_index(session: Session, packages: Iterable[str] | None = None) -> AdvisoryIndex:
+    """Compile the non-withdrawn advisories (only those naming ``packages``, when given)."""
+    stmt = select(*INDEX_COLUMNS).where(Advisory.withdrawn.is_(None))
+    if packages is not None:
+        wanted = sorted(set(packages))
+        if not wanted:
+            return AdvisoryIndex(version=_version(session) or "")
+        ids: set[int] = set()
+        for start in range(0, len(wanted), 900):
+            ids.update(
+                session.scalars(
+                    select(AdvisoryPackage.advisory_id).where(
+                        AdvisoryPackage.package.in_(wanted[start : start + 900])
+                    )
+                )
+            )
+        rows: list[Any] = []
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), 900):
+            rows += (
+                session.execute(stmt.where(Advisory.id.in_(ordered[start : start + 900]))).mappings().all()
+            )
+    else:
+        rows = list(session.execute(stmt).mappings())
+    return AdvisoryIndex.build(rows, version=_version(session) or "")
+
+
+def save_inventory(session: Session, project_id: int, inventory: Inventory, scan_run_id: int | None) -> int:
+    """Store one reading of a project's dependency files (bulk Core insert); returns its id."""
+    header = DependencyInventory(
+        project_id=project_id,
+        scan_run_id=scan_run_id,
+        files=inventory.files[:500],
+        problems=inventory.problems[:100],
+        dependency_count=len(inventory.dependencies),
+    )
+    session.add(header)
+    session.flush()
+    rows = [{"inventory_id": header.id, **dep.as_row()} for dep in inventory.dependencies]
+    for start in range(0, len(rows), DEPENDENCY_CHUNK):
+        session.execute(insert(DEPENDENCY), rows[start : start + DEPENDENCY_CHUNK])
+    return header.id
+
+
+def latest_inventories(session: Session, project_ids: Sequence[int] | None = None) -> dict[int, int]:
+    """project id -> id of its newest inventory (active projects with the osv scanner enabled)."""
+    newest = (
+        select(DependencyInventory.project_id, func.max(DependencyInventory.id).label("inventory_id"))
+        .group_by(DependencyInventory.project_id)
+        .subquery()
+    )
+    stmt = select(newest.c.project_id, newest.c.inventory_id, Project.enabled_scanners).join(
+        Project, Project.id == newest.c.project_id
+    )
+    stmt = stmt.where(Project.active.is_(True))
+    if project_ids is not None:
+        stmt = stmt.where(Project.id.in_(list(project_ids)))
+    return {
+        row.project_id: row.inventory_id
+        for row in session.execute(stmt)
+        if SCANNER in (row.enabled_scanners or ())
+    }
+
+
+def inventory_rows(session: Session, inventory_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """inventory id -> its dependency rows (name, version, source, line, direct, dev, specifier)."""
+    table = DEPENDENCY
+    columns = [
+        table.c[name] for name in ("inventory_id", "name", "version", "source", "line", "direct", "dev")
+    ]
+    result: dict[int, list[Any]] = {i: [] for i in inventory_ids}
+    ordered = sorted(inventory_ids)
+    for start in range(0, len(ordered), 900):
+        chunk = ordered[start : start + 900]
+        for row in session.execute(
+            select(*columns, table.c.specifier).where(table.c.inventory_id.in_(chunk))
+        ):
+            result[row.inventory_id].append(row)
+    return result
+
+
+def scan_checkout(
+    session: Session,
+    project: Project,
+    checkout: Path,
+    scan_run: ScanRun | None = None,
+    index: AdvisoryIndex | None = None,
+) -> tuple[list[NormalizedFinding], Inventory]:
+    """Read the checkout's dependency files, store the inventory, and match it against the store.
+
+    Only the advisories naming the project's packages are loaded, so one project's scan does not
+    compile the whole store.
+    """
+    inventory = collect(checkout, project.dependency_files or None)
+    save_inventory(session, project.id, inventory, scan_run.id if scan_run is not None else None)
+    if index is None:
+        index = load_index(session, {d.name for d in inventory.dependencies})
+    return evaluate(inventory.dependencies, index), inventory
+
+
+@dataclass
+class ReevaluationSummary:
+    store_version: str | None
+    projects: int = 0
+    dependencies: int = 0
+    findings: int = 0
+    new: int = 0
+    fixed: int = 0
+    reopened: int = 0
+    run_ids: list[int] = field(default_factory=list)
+    flagged_exceptions: list[int] = field(default_factory=list)
+
+
+def _ingest(session: Session, run: ScanRun, findings: list[NormalizedFinding], now: datetime) -> Any:
+    # The ingestion layer owns identity, reopen and close-missing.
+    ingest = importlib.import_module("app.ingestion").ingest
+    return ingest(session, run, findings, now=now)
+
+
+def _reevaluate_project(
+    session: Session,
+    project_id: int,
+    rows: list[Any],
+    index: AdvisoryIndex,
+    summary: ReevaluationSummary,
+    now: datetime,
+) -> None:
+    findings = evaluate(rows, index)
+    run = ScanRun(
+        project_id=project_id,
+        scanner=SCANNER,
+        trigger=RunTrigger.ADVISORY,
+        status=RunStatus.RUNNING,
+        complete=True,
+        ruleset_version=(index.version or None) and index.version[:120],
+        tool_version="vigil-osv",
+        queued_at=now,
+        started_at=now,
+        details={"reason": "advisory store changed", "dependencies": len(rows)},
+    )
+    session.add(run)
+    session.flush()
+    result = _ingest(session, run, findings, now)
+    run.status = RunStatus.SUCCEEDED
+    run.finished_at = utcnow()
+    summary.projects += 1
+    summary.dependencies += len(rows)
+    summary.findings += len(findings)
+    summary.new += int(getattr(result, "new", 0) or 0)
+    summary.fixed += int(getattr(result, "fixed", 0) or 0)
+    summary.reopened += int(getattr(result, "reopened", 0) or 0)
+    summary.run_ids.append(run.id)
+
+
+def reevaluate_all(
+    target: Database | Session,
+    actor: Actor,
+    *,
+    project_ids: Sequence[int] | None = None,
+    index: AdvisoryIndex | None = None,
+    now: datetime | None = None,
+) -> ReevaluationSummary:
+    """Re-match every stored inventory against the store, through ingestion, without any scan.
+
+    Given a Database, each project is ingested in its own transaction (one project's failure does
+    not undo the others and the write lock is never held for the whole run); given a Session,
+    everything happens in the caller's transaction.
+    """
+    require(actor, "advisory.manage")
+    now = now or utcnow()
+    if isinstance(target, Session):
+        return _reevaluate(target, actor, project_ids, index, now)
+    with target.reader() as reader:
+        latest = latest_inventories(reader, project_ids)
+        index = index or load_index(reader)
+        rows = inventory_rows(reader, list(latest.values()))
+    summary = ReevaluationSummary(store_version=index.version or None)
+    for project_id, inventory_id in sorted(latest.items()):
+        with target.transaction() as session:
+            _reevaluate_project(session, project_id, rows[inventory_id], index, summary, now)
+    with target.transaction() as session:
+        _finish(session, actor, summary, now)
+    return summary
+
+
+def _reevaluate(
+    session: Session,
+    actor: Actor,
+    project_ids: Sequence[int] | None,
+    index: AdvisoryIndex | None,
+    now: datetime,
+) -> ReevaluationSummary:
+    latest = latest_inventories(session, project_ids)
+    index = index or load_index(session)
+    rows = inventory_rows(session, list(latest.values()))
+    summary = ReevaluationSummary(store_version=index.version or None)
+    for project_id, inventory_id in sorted(latest.items()):
+        _reevaluate_project(session, project_id, rows[inventory_id], index, summary, now)
+    _finish(session, actor, summary, now)
+    return summary
+
+
+def _finish(session: Session, actor: Actor, summary: ReevaluationSummary, now: datetime) -> None:
+    flagged = flag_fixable_advisories(session, now)
+    summary.flagged_exceptions = [exc.id for exc in flagged]
+    audit.record(
+        session,
+        actor,
+        "advisory_reevaluate",
+        object_type="advisory_store",
+        object_id=summary.store_version,
+        after={
+            "projects": summary.projects,
+            "findings": summary.findings,
+            "new": summary.new,
+            "fixed": summary.fixed,
+            "flagged_exceptions": summary.flagged_exceptions,
+        },
+    )

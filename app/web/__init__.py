@@ -12,7 +12,13 @@ from flask import Flask
 BLUEPRINTS: tuple[str, ...] = (
     "app.web.health",
     "app.web.auth",
+    "app.web.exceptions",
+    "app.web.exception_tools",
+    "app.web.api.exceptions",
     "app.web.account",
+    "app.web.reports",
+    "app.web.api.gate",
+    "app.web.api.reports",
 )
 
 

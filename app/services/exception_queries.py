@@ -95,9 +95,8 @@ def project_names(session: Session, ids: Sequence[int | None]) -> dict[int, str]
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(
-        session.execute(select(Project.id, Project.name).where(Project.id.in_(wanted))).tuples().all()
-    )
+    rows = session.execute(select(Project.id, Project.name).where(Project.id.in_(wanted)))
+    return {project_id: name for project_id, name in rows}
 
 
 def summary(exc: RiskException) -> dict[str, Any]:

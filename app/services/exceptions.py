@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -144,7 +144,8 @@ def _build(session: Session, actor: Actor, req: ExceptionRequest) -> list[RiskEx
 def preview(session: Session, actor: Actor, req: ExceptionRequest) -> list[Finding]:
     """What the request would match right now, across every project it covers (nothing is saved)."""
     require(actor, "exception.request")
-    rows = _build(session, actor, req)
+    # Only the scope matters for a preview; the reasons may still be unwritten.
+    rows = _build(session, actor, replace(req, justification="preview", owner="preview", ticket_url=None))
     matched: dict[int, Finding] = {}
     for row in rows:
         for finding in effects.matching_findings(session, row):

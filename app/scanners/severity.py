@@ -38,7 +38,7 @@ SEVERITY_TABLE: dict[str, dict[str, str]] = {
     "mypy": {"ERROR": "low", "NOTE": "info", "WARNING": "low"},
     # Imported report formats (app/scanners/importers). SARIF and CycloneDX prefer a CVSS-like score
     # when the report has one (9.0+ critical, 7.0+ high, 4.0+ medium, above 0 low, 0 info).
-    "sarif": {"ERROR": "high", "WARNING": "medium", "NOTE": "low", "NONE": "info"},
+    "sarif": {"ERROR": "high", "WARNING": "medium", "NOTE": "info", "NONE": "info"},
     "trivy": {"CRITICAL": "critical", "HIGH": "high", "MEDIUM": "medium", "LOW": "low", "UNKNOWN": "info"},
     "osv-scanner": {
         "CRITICAL": "critical",

@@ -96,7 +96,21 @@ def _package(dependency: Element) -> tuple[str | None, str | None]:
     match = _FILE_VERSION_RE.match(file_name)
     if match:
         return match.group("name"), match.group("version")
+    product, version = _evidence(dependency, "product"), _evidence(dependency, "version")
+    if product:
+        return product, version
     return file_name or None, None
+
+
+def _evidence(dependency: Element, kind: str) -> str | None:
+    """The most confident evidence value of a kind (dependency-check's own guess at name/version)."""
+    rank = {"HIGHEST": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3}
+    candidates = [
+        (rank.get((e.get("confidence") or "").upper(), 4), _text(e, "value"))
+        for e in _children(_child(dependency, "evidenceCollected"), "evidence")
+        if e.get("type") == kind and _text(e, "value")
+    ]
+    return min(candidates)[1] if candidates else None
 
 
 def _cvss3(vulnerability: Element) -> tuple[str | None, float | None, str | None]:

@@ -90,7 +90,7 @@ def _v7(doc: Mapping[str, Any]) -> list[NormalizedFinding]:
         for via in direct:
             cwes += tuple(c for c in cwe_ids(via.get("cwe")) if c not in cwes)
         scored = [via for via in direct if isinstance(via.get("cvss"), Mapping)]
-        best = max(scored, key=lambda v: number(v["cvss"].get("score")) or 0.0, default=None)
+        best = scored[0] if scored else None  # the first advisory's CVSS, as npm lists it first
         fix = entry.get("fixAvailable")
         fix_version = text(fix.get("version"), 100) if isinstance(fix, Mapping) else ""
         package = opt_text(entry.get("name"), 300) or str(name)[:300]

@@ -127,6 +127,12 @@ def _message(result: Mapping[str, Any], rule: Mapping[str, Any]) -> str:
     return body
 
 
+def _one_line(message: str, limit: int = 300) -> str:
+    """A message as a title: whitespace collapsed, cut at ``limit`` characters with an ellipsis."""
+    flat = " ".join(message.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
 def _description(rule: Mapping[str, Any], key: str) -> str:
     value = rule.get(key)
     if isinstance(value, Mapping):
@@ -243,7 +249,7 @@ def result_findings(result_obj: Any, ctx: RunContext) -> list[NormalizedFinding]
     rule_id = rule_id or opt_text(rule.get("id"), 500) or "unknown"
     message = _message(result, rule)
     short = _description(rule, "shortDescription")
-    title = (message.splitlines()[0] if message else "") or short or text(rule.get("name"), 300) or rule_id
+    title = _one_line(message) or short or text(rule.get("name"), 300) or rule_id
     severity, score = _severity(result, rule)
     tags = _tags(rule, result)
     lowered = {tag.lower() for tag in tags}
@@ -278,7 +284,7 @@ def result_findings(result_obj: Any, ctx: RunContext) -> list[NormalizedFinding]
             tool_rule_id=rule_id,
             category=category,
             severity=severity,
-            title=title[:300],
+            title=title,
             message=message,
             confidence=confidence.lower() if confidence else None,
             path=path,

@@ -17,12 +17,15 @@ from app.errors import VigilError
 COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.db_cmds",
     "app.cli.users",
+    "app.cli.apikeys",
+    "app.cli.audit",
     "app.cli.projects",
     "app.cli.exceptions",
     "app.cli.serve",
     "app.cli.reports",
     "app.cli.gate",
     "app.cli.conformance",
+    "app.cli.advisories",
 )
 
 EXIT_USAGE = 2

@@ -17,6 +17,8 @@ from app.errors import VigilError
 COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.db_cmds",
     "app.cli.users",
+    "app.cli.apikeys",
+    "app.cli.audit",
     "app.cli.projects",
     "app.cli.exceptions",
     "app.cli.serve",

@@ -16,9 +16,17 @@ BLUEPRINTS: tuple[str, ...] = (
     "app.web.exception_tools",
     "app.web.api.exceptions",
     "app.web.account",
+    "app.web.admin_users",
+    "app.web.admin_keys",
+    "app.web.admin_audit",
     "app.web.reports",
     "app.web.api.gate",
     "app.web.api.reports",
+    "app.web.api.openapi",
+    "app.web.dashboard",
+    "app.web.findings",
+    "app.web.projects",
+    "app.web.scans",
 )
 
 

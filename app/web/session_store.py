@@ -46,6 +46,7 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.modified = False
         self.accessed = False
         self.stale_cookie = False
+        self.sessionless = False  # never sets or clears a cookie (API, assets, probes)
         self._secret = secret
         data = dict(state.data) if state is not None else {}
         data[CSRF_KEY] = derive_csrf(secret, token)
@@ -96,7 +97,9 @@ class ServerSessionInterface(SessionInterface):
         secret = str(app.secret_key)
         raw = request.cookies.get(self.get_cookie_name(app), "")
         if request.path.startswith(SESSIONLESS_PREFIXES):
-            return ServerSession(session_service.new_token(), secret, None, new=True)
+            detached = ServerSession(session_service.new_token(), secret, None, new=True)
+            detached.sessionless = True
+            return detached
         if not TOKEN_RE.match(raw):
             return ServerSession(session_service.new_token(), secret, None, new=True)
         database = get_database(app)
@@ -120,6 +123,8 @@ class ServerSessionInterface(SessionInterface):
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)
+        if session.sessionless:
+            return
         name = self.get_cookie_name(app)
         if session.accessed:
             response.vary.add("Cookie")

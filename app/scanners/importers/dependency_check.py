@@ -92,7 +92,9 @@ def _package(dependency: Element) -> tuple[str | None, str | None]:
                 parts = (_text(identifier, "name") or "").split(":")
                 if len(parts) >= 3:
                     return ":".join(parts[:-1]), parts[-1]
-    file_name = (_text(dependency, "fileName") or "").rsplit(": ", 1)[-1]
+    file_name = (
+        (_text(dependency, "fileName") or "").rsplit(": ", 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
+    )
     match = _FILE_VERSION_RE.match(file_name)
     if match:
         return match.group("name"), match.group("version")

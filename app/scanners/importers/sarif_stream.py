@@ -100,7 +100,19 @@ class StreamState:
 
 
 class _ToolAfterResults(Exception):
-    """This report lists results before its tool: use the two-pass mode."""
+    """This report lists results before its tool (or artifacts): use the two-pass mode."""
+
+
+def _uses_artifacts(result: Any) -> bool:
+    """Whether a result points into ``run.artifacts`` by index (so the table must be known)."""
+    if not isinstance(result, dict):
+        return False
+    for location in result.get("locations") or []:
+        physical = location.get("physicalLocation") if isinstance(location, dict) else None
+        artifact = physical.get("artifactLocation") if isinstance(physical, dict) else None
+        if isinstance(artifact, dict) and "index" in artifact and "uri" not in artifact:
+            return True
+    return False
 
 
 def _events(handle: IO[bytes]) -> Iterator[tuple[str, str, Any]]:
@@ -141,7 +153,7 @@ def _pass(
                 continue
             built, builder = builder.value, None
             if building == _RESULT:
-                if known is None and run.tool is None and run.ctx is None:
+                if known is None and (run.tool is None or (run.artifacts is None and _uses_artifacts(built))):
                     raise _ToolAfterResults
                 yield from result_findings(built, _context(run, runs_seen, state))
             else:
@@ -193,13 +205,15 @@ def stream_sarif(
                 yield item
         return
     except _ToolAfterResults:
-        if emitted:  # cannot happen: the first result of a run is where the tool is needed
-            raise ReportError(FORMAT, "results listed before the run's tool") from None
+        pass
+    # Second mode: collect every run's tool and artifacts, then stream the results again, skipping
+    # the findings already yielded (the order is the file's order, so it is the same both times).
     state.scanners.clear()
     state.problems.clear()
     with _open(path) as handle:
         runs = [item for item in _pass(handle, StreamState(), None, False) if isinstance(item, _Run)]
     with _open(path) as handle:
-        for item in _pass(handle, state, runs, True):
+        for position, item in enumerate(_pass(handle, state, runs, True)):
             assert isinstance(item, NormalizedFinding)
-            yield item
+            if position >= emitted:
+                yield item

@@ -87,6 +87,7 @@ def _v3(item: Mapping[str, Any]) -> NormalizedFinding:
             break
     detector = opt_text(item.get("DetectorName"), 200) or "unknown"
     verified = item.get("Verified") is True
+    # "Redacted" is not stored: for some detectors (AWS key ids) trufflehog puts the clear value there.
     raw = text(item.get("Raw"), 100_000)
     secret = _maybe_base64(raw) or raw or None
     path = opt_text(source.get("file"), 2000) or opt_text(source.get("path"), 2000)
@@ -103,7 +104,6 @@ def _v3(item: Mapping[str, Any]) -> NormalizedFinding:
             "verified": verified,
             "commit": opt_text(source.get("commit"), 100),
             "repository": opt_text(source.get("repository"), 500),
-            "redacted": opt_text(item.get("Redacted"), 200),
         },
     )
 

@@ -83,7 +83,8 @@ def test_sarif_stream_handles_results_before_tool(tmp_path: Path) -> None:
     path = tmp_path / "late-tool.sarif"
     path.write_text(
         '{"version": "2.1.0", "runs": [{"results": [{"ruleId": "R1", "message": {"text": "m"}}],'
-        ' "tool": {"driver": {"name": "Late", "rules": [{"id": "R1", "defaultConfiguration": {"level": "error"}}]}}}]}'
+        ' "tool": {"driver": {"name": "Late", "rules": [{"id": "R1",'
+        ' "defaultConfiguration": {"level": "error"}}]}}}]}'
     )
     (finding,) = list(iter_report(path))
     assert finding.scanner == "late" and finding.severity == "high"

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cli.context import console_actor, settings, transaction
-from app.models import ActorType, ExceptionScope, ExceptionState, ProjectMember, RiskException, User, utcnow
+from app.models import ActorType, ExceptionScope, ExceptionState, ProjectMember, RiskException, User
+from app.security import clock
 from app.services import exception_review as review
 from app.services import exceptions as svc
 from app.services import exceptions_as_code as as_code
@@ -199,7 +200,7 @@ def renew_cmd(exception_id: int, username: str, expires: str, justification: str
 @exceptions_group.command("expire")
 def expire_cmd() -> None:
     """Expire every active exception past its date now (the scheduler does this daily)."""
-    now = utcnow()
+    now = clock.now()
     system = Actor.system("exception-expiry")
     with transaction() as session:
         due = session.scalars(

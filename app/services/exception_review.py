@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import ExceptionScope, ExceptionState, Finding, FindingStatus, RiskException, User, utcnow
+from app.models import ExceptionScope, ExceptionState, Finding, FindingStatus, RiskException, User
+from app.security import clock
 from app.services import audit, notifications
 from app.services.actor import Actor
 from app.services.permissions import require
@@ -41,7 +42,7 @@ def review_queue(
 ) -> list[ReviewItem]:
     """Active exceptions expiring within ``days``, flagged for review, or stale — soonest first."""
     require(actor, "exception.view")
-    now = now or utcnow()
+    now = now or clock.now()
     horizon = now + timedelta(days=days)
     stmt = select(RiskException).where(
         RiskException.state == ExceptionState.ACTIVE,
@@ -76,7 +77,7 @@ def send_reminders(
     session: Session, notifier: notifications.Notifier, now: datetime | None = None, days: int = 14
 ) -> int:
     """Remind owners of exceptions expiring within ``days`` (at most once a week each)."""
-    now = now or utcnow()
+    now = now or clock.now()
     system = Actor.system("exception-reminders")
     stmt = select(RiskException).where(
         RiskException.state == ExceptionState.ACTIVE,

@@ -16,7 +16,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import ExceptionScope, ExceptionState, Finding, FindingStatus, Project, RiskException, utcnow
+from app.models import ExceptionScope, ExceptionState, Finding, FindingStatus, Project, RiskException
+from app.security import clock
 from app.services import audit
 from app.services import exception_effects as effects
 from app.services import exception_scope as scope
@@ -161,7 +162,7 @@ def request_exception(
     require(actor, "exception.request")
     if not actor.is_user:
         raise ExceptionInputError("an exception request needs a named requester (a user)")
-    now = now or utcnow()
+    now = now or clock.now()
     rows = _build(session, actor, req)
     # Severity comes from what the scope covers now, accepted findings included (renewals).
     statuses = (FindingStatus.OPEN, FindingStatus.ACCEPTED)
@@ -252,7 +253,7 @@ def approve(
 ) -> RiskException:
     """Four-eyes approval: the exception becomes active and its findings accepted at once."""
     exc = _decidable(session, actor, exception_id)
-    now = now or utcnow()
+    now = now or clock.now()
     if exc.expires_at <= now:
         raise ExceptionStateError(f"exception #{exc.id} expired before it was approved; request it again")
     before = _snapshot(exc)
@@ -295,7 +296,7 @@ def reject(
     before = _snapshot(exc)
     exc.state = ExceptionState.REJECTED
     exc.decided_by_id = actor.id
-    exc.decided_at = now or utcnow()
+    exc.decided_at = now or clock.now()
     exc.decision_comment = reason
     session.flush()
     after = {**_snapshot(exc), "comment": exc.decision_comment}
@@ -346,7 +347,7 @@ def revoke(
             f"exception #{exc.id} is {exc.state.value}; only pending or active ones can be revoked"
         )
     why = _text(reason, "a reason for the revocation", required=True)
-    _close(session, actor, exc, ExceptionState.REVOKED, now or utcnow(), "exception_revoke", why)
+    _close(session, actor, exc, ExceptionState.REVOKED, now or clock.now(), "exception_revoke", why)
     return exc
 
 

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.models import ExceptionScope, ExceptionState, Finding, RiskException, utcnow
+from app.models import ExceptionScope, ExceptionState, Finding, RiskException
+from app.security import clock
 from app.services import exceptions as svc
 from app.services.actor import Actor
 from app.services.exception_policy import ExceptionInputError, ExpiryPolicy
@@ -210,7 +211,7 @@ def import_ignores(
     if len(entries) > MAX_ENTRIES:
         raise ExceptionInputError(f"too many entries (at most {MAX_ENTRIES})")
     get_project(session, actor, project_id)
-    now = now or utcnow()
+    now = now or clock.now()
     created = []
     for entry in entries:
         req = svc.ExceptionRequest(

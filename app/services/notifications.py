@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import Notification, User, utcnow
+from app.models import Notification, User
+from app.security import clock
 from app.services.actor import Actor
 from app.services.permissions import NotFound
 
@@ -155,6 +156,6 @@ def mark_read(
     )
     if row is None or not visible:
         raise NotFound()
-    row.read_at = row.read_at or now or utcnow()
+    row.read_at = row.read_at or now or clock.now()
     session.flush()
     return row

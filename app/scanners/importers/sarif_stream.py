@@ -10,6 +10,7 @@ run's tool and a second pass streams the results.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,6 +26,9 @@ from app.scanners.importers.sarif import FORMAT, RunContext, result_findings
 _KEPT = {"runs.item.tool", "runs.item.artifacts", "runs.item.invocations"}
 _RESULT = "runs.item.results.item"
 _MAX_INT = 10**LIMITS.max_int_digits
+_MAX_DIGIT_RUN = 1000
+_DIGITS = b"0123456789"
+_LONG_DIGITS = re.compile(rb"[0-9]{%d,}" % _MAX_DIGIT_RUN)
 
 
 class _Builder:
@@ -115,9 +119,37 @@ def _uses_artifacts(result: Any) -> bool:
     return False
 
 
+class _DigitGuard:
+    """A file wrapper refusing any run of digits longer than :data:`_MAX_DIGIT_RUN`.
+
+    ijson's C backend converts a number with more digits than the interpreter's int-string limit
+    (4,300) by crashing the process (a segmentation fault, not an exception), so such a run must never
+    reach it. No report has a legitimate thousand-digit run, inside a string or out.
+    """
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.run = 0  # digits at the end of what was read so far
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.raw.read(size)
+        if not chunk:
+            return chunk
+        lead = len(chunk) - len(chunk.lstrip(_DIGITS))
+        if lead == len(chunk):
+            self.run += lead
+        else:
+            if self.run + lead >= _MAX_DIGIT_RUN or _LONG_DIGITS.search(chunk):
+                raise ReportError(FORMAT, f"number or digit run longer than {_MAX_DIGIT_RUN:,} digits")
+            self.run = len(chunk) - len(chunk.rstrip(_DIGITS))
+        if self.run >= _MAX_DIGIT_RUN:
+            raise ReportError(FORMAT, f"number or digit run longer than {_MAX_DIGIT_RUN:,} digits")
+        return chunk
+
+
 def _events(handle: IO[bytes]) -> Iterator[tuple[str, str, Any]]:
     try:
-        yield from ijson.parse(handle, use_float=False)
+        yield from ijson.parse(_DigitGuard(handle), use_float=False)
     except ijson.JSONError as exc:
         raise ReportError(FORMAT, f"not valid JSON: {str(exc).splitlines()[0][:200]}") from None
     except (RecursionError, MemoryError):

@@ -14,21 +14,48 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Finding, FindingStatus, FindingStatusHistory, RiskException, Severity
+from app.ingestion.fingerprint import package_key
+from app.ingestion.suppression import ActiveException, ExceptionMatcher
+from app.models import ExceptionScope, Finding, FindingStatus, FindingStatusHistory, RiskException, Severity
 from app.models.base import SEVERITY_RANK
 from app.services.actor import Actor
-from app.services.exception_scope import scope_candidates, scope_matches
+from app.services.exception_scope import advisory_ids_of, scope_candidates
 
 # A finding that is fixed or marked false positive needs no exception; only these are taken over.
 ACCEPTABLE = (FindingStatus.OPEN,)
 
 
+def _matcher_for(exc: RiskException) -> ExceptionMatcher:
+    """Ingestion's matcher, holding just this exception: one definition of "in scope" for both paths."""
+    return ExceptionMatcher(
+        [
+            ActiveException(
+                id=exc.id if exc.id is not None else 0,
+                scope=ExceptionScope(exc.scope),
+                finding_id=exc.finding_id,
+                advisory_ids=frozenset(advisory_ids_of(exc)),
+                package=package_key(exc.package) if exc.package else None,
+                rule_id=exc.rule_id,
+                path_glob=exc.path_glob or "*",
+            )
+        ]
+    )
+
+
 def matching_findings(
     session: Session, exc: RiskException, *, statuses: Sequence[FindingStatus] = ACCEPTABLE
 ) -> list[Finding]:
-    """Findings the exception's scope covers, among those in the given statuses."""
+    """Findings the exception's scope covers, among those in the given statuses.
+
+    SQL narrows the candidates (project, rule, finding); ingestion's matcher decides each one.
+    """
+    matcher = _matcher_for(exc)
     stmt = scope_candidates(exc).where(Finding.status.in_(statuses)).order_by(Finding.id)
-    return [f for f in session.scalars(stmt) if scope_matches(exc, f)]
+    return [
+        f
+        for f in session.scalars(stmt)
+        if matcher.match(f.id, f.rule_id, f.tool_rule_id, f.path, f.package, f.advisory_ids or []) is not None
+    ]
 
 
 def _history(

@@ -1,14 +1,13 @@
 """What an exception covers: one finding, an advisory (with aliases) in a package, or a rule + path glob.
 
-Scopes are checked in two steps: a SQL pre-filter (project, rule, package) that keeps the work
-small, then :func:`scope_matches` on each candidate, which handles what SQL cannot do portably
-(alias lists stored as JSON, path globs). Package names compare in PEP 503 normal form, so
-``Django`` and ``django`` are one package.
+Scopes are validated and normalized here. Matching is done in two steps: :func:`scope_candidates`,
+a SQL pre-filter (project, rule, finding) that keeps the work small, then ingestion's
+``ExceptionMatcher`` on each candidate (alias lists stored as JSON, path globs), so existing and
+incoming findings are judged by one definition. Package names use PEP 503 normal form.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Iterable
 
@@ -80,18 +79,3 @@ def scope_candidates(exc: RiskException) -> Select[Finding]:
     if exc.scope is ExceptionScope.RULE:
         return stmt.where(or_(Finding.rule_id == exc.rule_id, Finding.tool_rule_id == exc.rule_id))
     return stmt.where(Finding.package.is_not(None)) if exc.package else stmt
-
-
-def scope_matches(exc: RiskException, finding: Finding) -> bool:
-    """Whether ``exc`` covers ``finding`` (regardless of the exception's state or expiry)."""
-    if exc.project_id is not None and finding.project_id != exc.project_id:
-        return False
-    if exc.scope is ExceptionScope.FINDING:
-        return finding.id == exc.finding_id
-    if exc.scope is ExceptionScope.RULE:
-        if exc.rule_id not in (finding.rule_id, finding.tool_rule_id):
-            return False
-        return fnmatch.fnmatchcase(finding.path or "", exc.path_glob or "*")
-    if exc.package and canonicalize_name(finding.package or "") != exc.package:
-        return False
-    return bool(advisory_ids_of(exc) & {a.upper() for a in finding.advisory_ids or []})

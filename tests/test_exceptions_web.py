@@ -291,3 +291,47 @@ def test_analyst_cannot_see_other_projects_exceptions(
     assert outsider.get(f"/exceptions/{exception_id}").status_code == 404
     assert f"#{exception_id}<" not in outsider.get("/exceptions").get_data(as_text=True)
     assert outsider.get(f"/exceptions/new?finding_id={seeded['finding']}").status_code == 404
+
+
+def test_renewal_and_notifications_through_the_pages(
+    database: Database, logged_in: Login, seeded: dict[str, int]
+) -> None:
+    analyst = logged_in(Role.ANALYST, projects=[seeded["project"]])
+    exception_id = _pending(database, analyst, seeded)
+    approver = logged_in(Role.APPROVER)
+    approver.post(f"/exceptions/{exception_id}/approve", data={"csrf_token": approver.csrf()})
+    expires = (utcnow() + timedelta(days=40)).date().isoformat()
+    renewal = analyst.post(
+        f"/exceptions/{exception_id}/renew",
+        data={"csrf_token": analyst.csrf(), "expires_at": expires, "justification": "Patch slipped."},
+    )
+    assert renewal.status_code == 303
+    new_id = int(renewal.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+    assert _state(database, new_id) is ExceptionState.PENDING
+    again = analyst.post(
+        f"/exceptions/{exception_id}/renew",
+        data={"csrf_token": analyst.csrf(), "expires_at": expires, "justification": "Again."},
+    )
+    assert again.status_code == 400 and "pending renewal" in again.get_data(as_text=True)
+
+    from app.services import exception_review, notifications
+
+    owner = logged_in(Role.VIEWER, projects=[seeded["project"]], username="alice")
+    with database.transaction() as session:
+        exception_review.send_reminders(session, notifications.Notifier(), days=30)
+    listing = owner.get("/exceptions/notifications")
+    assert listing.status_code == 200 and f"Accepted risk #{exception_id} expires on" in listing.get_data(
+        as_text=True
+    )
+    with database.reader() as session:
+        from app.models import Notification
+
+        note_id = session.scalars(select(Notification.id).where(Notification.user_id == owner.user.id)).one()
+    read = owner.post(f"/exceptions/notifications/{note_id}/read", data={"csrf_token": owner.csrf()})
+    assert read.status_code == 303
+    assert (
+        analyst.post(
+            f"/exceptions/notifications/{note_id}/read", data={"csrf_token": analyst.csrf()}
+        ).status_code
+        == 404
+    )

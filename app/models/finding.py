@@ -22,6 +22,14 @@ class Finding(Base):
         Index("ix_finding_last_seen_id", "last_seen", "id"),
         Index("ix_finding_rule_id", "rule_id"),
         Index("ix_finding_exception_id", "exception_id"),
+        # Dashboard numbers are range counts over these (migration 0006); see app/metrics/queries.py.
+        Index("ix_finding_status_severity_category", "status", "severity", "category"),
+        Index("ix_finding_status_severity_sla_due_at", "status", "severity", "sla_due_at"),
+        Index("ix_finding_status_last_seen_id", "status", "last_seen", "id"),
+        Index("ix_finding_status_first_seen_id", "status", "first_seen", "id"),
+        Index("ix_finding_severity_fixed_at", "severity", "fixed_at", "first_seen"),
+        Index("ix_finding_first_seen_id", "first_seen", "id"),
+        Index("ix_finding_fixed_at", "fixed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

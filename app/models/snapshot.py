@@ -19,6 +19,8 @@ class CountSnapshot(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "day", "scanner", "category", "severity", "status"),
         Index("ix_count_snapshot_day", "day"),
+        # Covering index for the trend charts (migration 0006).
+        Index("ix_count_snapshot_status_day", "status", "day", "scanner", "severity", "count"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,160 @@
+"""The portfolio dashboard's use case: every figure for the actor's projects, in one call.
+
+Numbers come from SQL range counts and the daily snapshots (:mod:`app.metrics.queries`), shaped by
+pure functions (:mod:`app.metrics.trends`); nothing loads the findings table into memory, so the
+page costs the same with a thousand findings or a million.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from app.errors import VigilError
+from app.metrics import queries, trends
+from app.models import ExceptionState, Project, RiskException, RunStatus, ScanRun, utcnow
+from app.services import scan_health
+from app.services.actor import Actor
+from app.services.permissions import require
+from app.services.scan_health import HealthFlag
+
+EXPIRY_HORIZON_DAYS = 30
+MTTR_WINDOW_DAYS = 90
+WEEKS = 12
+SCANNER_ORDER = ("bandit", "ruff", "semgrep", "detect-secrets", "pip-audit", "osv")
+
+
+class DashboardError(VigilError, ValueError):
+    """Bad dashboard parameters (an unsupported window)."""
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    window: int
+    scope: frozenset[int] | None
+    categories: list[str]
+    open_rows: list[tuple[str, list[int], int]]
+    open_total: int
+    overdue: dict[str, int]
+    weekly: list[tuple[str, str, int, int]]
+    fix_rows: list[trends.FixSummary]
+    fix_overall: float | None
+    fix_since: date
+    by_severity: trends.Trend
+    by_scanner: trends.Trend
+    expiring: list[tuple[RiskException, str]]
+    failed_runs: list[tuple[ScanRun, str]]
+    failed_total: int
+    generated_at: datetime
+
+    @property
+    def overdue_total(self) -> int:
+        return sum(self.overdue.values())
+
+
+def parse_window(raw: str | None) -> int:
+    if not raw:
+        return trends.WINDOWS[0]
+    if not raw.isdigit() or int(raw) not in trends.WINDOWS:
+        raise DashboardError(f"'days' must be one of {', '.join(map(str, trends.WINDOWS))}")
+    return int(raw)
+
+
+def expiring_exceptions(
+    session: Session, scope: frozenset[int] | None, now: datetime, days: int = EXPIRY_HORIZON_DAYS
+) -> list[tuple[RiskException, str]]:
+    """Active exceptions that expire within ``days``, soonest first, with their project's name."""
+    stmt = (
+        select(RiskException, Project.name)
+        .outerjoin(Project, Project.id == RiskException.project_id)
+        .where(
+            RiskException.state == ExceptionState.ACTIVE,
+            RiskException.expires_at >= now,
+            RiskException.expires_at < now + timedelta(days=days),
+        )
+        .order_by(RiskException.expires_at)
+        .limit(50)
+    )
+    if scope is not None:
+        stmt = stmt.where(
+            or_(RiskException.project_id.in_(sorted(scope) or [-1]), RiskException.project_id.is_(None))
+        )
+    return [(exc, name or "all projects") for exc, name in session.execute(stmt).all()]
+
+
+FAILED = (RunStatus.FAILED, RunStatus.TIMED_OUT)
+FAILURE_WINDOW_DAYS = 7
+
+
+def recent_failures(
+    session: Session, scope: frozenset[int] | None, now: datetime
+) -> tuple[list[tuple[ScanRun, str]], int]:
+    """Runs that failed or timed out in the last week: the latest few and how many in all."""
+    where = [ScanRun.status.in_(FAILED), ScanRun.queued_at >= now - timedelta(days=FAILURE_WINDOW_DAYS)]
+    if scope is not None:
+        where.append(ScanRun.project_id.in_(sorted(scope) or [-1]))
+    total = int(session.scalar(select(func.count()).select_from(ScanRun).where(*where)) or 0)
+    latest = session.execute(
+        select(ScanRun, Project.name)
+        .join(Project, Project.id == ScanRun.project_id)
+        .where(*where)
+        .order_by(ScanRun.queued_at.desc())
+        .limit(5)
+    ).all()
+    return [(run, name) for run, name in latest], total
+
+
+def health_flags(session: Session, actor: Actor, *, advisory_max_age_days: int) -> list[HealthFlag]:
+    """Failed, skipped, overdue and silent-zero scans (the scheduler's health service).
+
+    It walks every project's recent runs, so the dashboard loads it as a separate fragment after
+    the page itself: the numbers above never wait for it.
+    """
+    require(actor, "dashboard.view")
+    return scan_health.scan_health(session, actor, advisory_max_age_days=advisory_max_age_days)
+
+
+def portfolio(session: Session, actor: Actor, window: int = 30, now: datetime | None = None) -> Dashboard:
+    require(actor, "dashboard.view")
+    if window not in trends.WINDOWS:
+        raise DashboardError(f"'days' must be one of {', '.join(map(str, trends.WINDOWS))}")
+    now = now or utcnow()
+    scope = actor.project_ids
+    grid = queries.open_by_severity_category(session, scope)
+    categories, rows = trends.severity_category_table(grid)
+    weekly = queries.new_and_fixed_per_week(session, scope, now, WEEKS)
+    # From the start of a day, so the count matches the findings list's day-based filter exactly.
+    fix_since = datetime.combine((now - timedelta(days=MTTR_WINDOW_DAYS)).date(), time.min, tzinfo=UTC)
+    fix_rows, fix_overall = trends.mean_time_to_fix(queries.fix_times(session, scope, fix_since))
+    days = trends.sample_days(window, now.date())
+    series = queries.snapshot_series(session, scope, days)
+    failed, failed_total = recent_failures(session, scope, now)
+    return Dashboard(
+        window=window,
+        scope=scope,
+        categories=categories,
+        open_rows=rows,
+        open_total=int(grid["count"].sum()) if not grid.empty else 0,
+        overdue=queries.overdue_by_severity(session, scope, now),
+        weekly=[
+            (
+                week.isoformat(),
+                (week + timedelta(days=6)).isoformat(),
+                int(new),
+                int(fixed),
+            )
+            for week, new, fixed in weekly.itertuples(index=False)
+        ],
+        fix_rows=fix_rows,
+        fix_overall=fix_overall,
+        fix_since=fix_since.date(),
+        by_severity=trends.trend(series, days, "severity", trends.SEVERITY_ORDER),
+        by_scanner=trends.trend(series, days, "scanner", SCANNER_ORDER),
+        expiring=expiring_exceptions(session, scope, now),
+        failed_runs=failed,
+        failed_total=failed_total,
+        generated_at=now,
+    )

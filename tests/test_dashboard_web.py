@@ -1,0 +1,103 @@
+"""Dashboard, findings, project and scan pages through the real app: pages, fragments, links."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.db import Database
+from app.models import Finding, utcnow
+from tests.finding_helpers import add_finding, add_project, add_run, add_snapshot
+
+HTMX = {"HX-Request": "true"}
+
+
+def _seed(database: Database) -> dict[str, Any]:
+    with database.transaction() as s:
+        project = add_project(s, "payments")
+        today = utcnow().date()
+        for n in range(5):
+            add_snapshot(s, project, today - timedelta(days=n), 10 - n)
+            add_snapshot(s, project, today - timedelta(days=n), 3, scanner="osv", severity="critical")
+        f_open = add_finding(
+            s, project, title="Shell injection in deploy", sla_due_at=utcnow() - timedelta(days=2)
+        )
+        add_finding(
+            s,
+            project,
+            status="fixed",
+            first_seen=utcnow() - timedelta(days=6),
+            fixed_at=utcnow() - timedelta(days=1),
+        )
+        run = add_run(
+            s, project, status="failed", error="bandit exited with status 2", stderr_tail="Traceback: boom"
+        )
+        return {"project": project.id, "finding": f_open.id, "run": run.id}
+
+
+def test_dashboard_page_fragment_and_links(database: Database, logged_in: Any) -> None:
+    ids = _seed(database)
+    client: FlaskClient = logged_in("admin")
+    page = client.get("/")
+    assert page.status_code == 200, page.get_data(as_text=True)[:500]
+    html = page.get_data(as_text=True)
+    assert "Portfolio" in html and "<svg" in html and "data-chart=" in html
+    # Every number links to the list behind it; the overdue figure is one of them.
+    assert 'href="/findings?overdue=1"' in html
+    assert re.search(r'href="/findings\?severity=high&amp;category=security">1<', html)
+    assert f"/scans/{ids['run']}" in html  # the failed run appears under scan health
+    fragment = client.get("/?days=90", headers=HTMX)
+    text = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in text and "last 90 days" in text
+    assert "HX-Request" in fragment.headers.get("Vary", "")
+    assert client.get("/?days=7").status_code == 400
+
+
+def test_findings_list_detail_and_triage_form(database: Database, logged_in: Any) -> None:
+    ids = _seed(database)
+    client: FlaskClient = logged_in("analyst", projects=[ids["project"]])
+    listing = client.get("/findings?severity=high")
+    html = listing.get_data(as_text=True)
+    assert listing.status_code == 200 and "Shell injection in deploy" in html
+    fragment = client.get("/findings?severity=high", headers=HTMX).get_data(as_text=True)
+    assert "<html" not in fragment and "Shell injection in deploy" in fragment
+    assert client.get("/findings?severity=urgent").status_code == 400
+    assert client.get("/findings?cursor=garbage").status_code == 400
+    detail = client.get(f"/findings/{ids['finding']}")
+    assert detail.status_code == 200 and "Status history" in detail.get_data(as_text=True)
+    token = client.csrf()
+    missing_reason = client.post(
+        "/findings/triage",
+        data={"finding": ids["finding"], "status": "false_positive", "reason": "", "csrf_token": token},
+    )
+    assert missing_reason.status_code == 400 and "reason" in missing_reason.get_data(as_text=True)
+    done = client.post(
+        "/findings/triage",
+        data={
+            "finding": ids["finding"],
+            "status": "false_positive",
+            "reason": "test data",
+            "csrf_token": token,
+            "back": "severity=high",
+        },
+    )
+    assert done.status_code == 302 and done.headers["Location"].endswith("/findings?severity=high")
+    with database.reader() as s:
+        assert s.scalar(select(Finding.status).where(Finding.id == ids["finding"])) == "false_positive"
+
+
+def test_projects_and_scan_pages(database: Database, logged_in: Any) -> None:
+    ids = _seed(database)
+    client: FlaskClient = logged_in("admin")
+    listing = client.get("/projects").get_data(as_text=True)
+    assert "payments" in listing and "failed" in listing
+    project = client.get(f"/projects/{ids['project']}")
+    assert project.status_code == 200 and "Schedule" in project.get_data(as_text=True)
+    run = client.get(f"/scans/{ids['run']}").get_data(as_text=True)
+    assert "bandit exited with status 2" in run and "Traceback: boom" in run
+    assert 'hx-trigger="every 2s"' not in run  # a finished run does not poll
+    assert "payments" in client.get("/scans?status=failed").get_data(as_text=True)

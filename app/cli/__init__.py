@@ -22,10 +22,14 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.projects",
     "app.cli.exceptions",
     "app.cli.serve",
+    "app.cli.scans",
+    "app.cli.scheduler",
     "app.cli.reports",
     "app.cli.gate",
     "app.cli.conformance",
     "app.cli.advisories",
+    "app.cli.bench",
+    "app.cli.import_cmd",
 )
 
 EXIT_USAGE = 2

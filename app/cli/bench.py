@@ -1,0 +1,24 @@
+"""``vigil bench ...``: measured speed of each area on this machine (never a timed unit test).
+
+``BENCH_COMMANDS`` is the registry: each module exposes ``command`` (a click command) and is added
+under ``vigil bench`` with one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+BENCH_COMMANDS: tuple[str, ...] = ()
+
+
+@click.group("bench")
+def bench() -> None:
+    """Benchmarks: time, throughput and peak memory on this machine."""
+
+
+for _module_name in BENCH_COMMANDS:
+    bench.add_command(importlib.import_module(_module_name).command)
+
+commands = [bench]

@@ -1,0 +1,179 @@
+"""Import a report file into a project: one scan run, one transaction, exactly once.
+
+The caller's transaction holds the whole import, so a bad report or a crash at any point leaves
+nothing behind. The report's bytes are hashed before anything else: the same report imported again
+(a CI retry, a double click) finds its earlier run and only refreshes ``last_seen``; it never
+creates a second run. The project lock is taken before that check, so two identical uploads at the
+same moment cannot both miss each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.ingestion import IngestSummary, ingest
+from app.ingestion.locks import lock_project
+from app.models import Finding, Project, RunOutcome, RunStatus, RunTrigger, ScanRun, utcnow
+from app.scanners.base import NormalizedFinding, ReportError
+from app.scanners.importers.loader import AUTO, iter_report, parse_report
+from app.scanners.importers.safe_load import DEFAULT_MAX_BYTES
+from app.services import audit
+from app.services.actor import Actor
+from app.services.permissions import NotFound, require, require_project
+
+# Above this size the report is streamed (SARIF) rather than decoded whole.
+STREAM_BYTES = 32 * 1024 * 1024
+HASH_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    run_id: int
+    project_id: int
+    format: str
+    scanner: str
+    summary: IngestSummary
+    duplicate: bool = False
+    complete: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "project_id": self.project_id,
+            "format": self.format,
+            "scanner": self.scanner,
+            "duplicate": self.duplicate,
+            "complete": self.complete,
+            **self.summary.as_dict(),
+        }
+
+
+def file_sha256(path: Path, progress: Callable[[int], None] | None = None) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+            if progress is not None:
+                progress(len(chunk))
+    return digest.hexdigest()
+
+
+def idempotency_key(report_sha256: str, fmt: str) -> str:
+    """One run per (report bytes, format): the same bytes read as another format are another report."""
+    return hashlib.sha256(f"{report_sha256}:{fmt}".encode()).hexdigest()
+
+
+def _read(
+    path: Path, fmt: str, max_bytes: int
+) -> tuple[str, str, str | None, bool, list[NormalizedFinding], list[str]]:
+    """(format, scanner, tool version, complete, findings, problems) of a report file."""
+    if path.stat().st_size > STREAM_BYTES:
+        stream = iter_report(path, fmt, max_bytes=max_bytes)
+        findings = list(stream)
+        return stream.format, stream.scanner, stream.tool_version, stream.complete, findings, stream.problems
+    report = parse_report(path, fmt, max_bytes=max_bytes)
+    return (
+        report.format,
+        report.scanner,
+        report.tool_version,
+        report.complete,
+        report.findings,
+        list(report.problems),
+    )
+
+
+def _replay(session: Session, actor: Actor, run: ScanRun) -> ImportResult:
+    """The report was imported before: refresh ``last_seen`` of what its run saw, change nothing else."""
+    session.execute(update(Finding).where(Finding.last_run_id == run.id).values(last_seen=utcnow()))
+    summary = IngestSummary(unchanged=run.count_total, total=run.count_total, closed_nothing=True)
+    audit.record(
+        session,
+        actor,
+        "report_import",
+        object_type="scan_run",
+        object_id=run.id,
+        result="duplicate",
+        after={"project_id": run.project_id, "report_sha256": run.report_sha256},
+    )
+    return ImportResult(
+        run.id,
+        run.project_id,
+        run.report_format or AUTO,
+        run.scanner,
+        summary,
+        duplicate=True,
+        complete=run.complete,
+    )
+
+
+def import_report(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    path: Path,
+    *,
+    fmt: str = AUTO,
+    trigger: RunTrigger = RunTrigger.UPLOAD,
+    api_key_id: int | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Parse ``path`` and ingest it into ``project_id`` in the caller's transaction.
+
+    Raises ReportError (one line, nothing written) for a report Vigil cannot read.
+    """
+    require(actor, "report.upload")
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound()
+    require_project(actor, project.id)
+    path = Path(path)
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ReportError(fmt, f"report is {size:,} bytes, larger than the {max_bytes:,}-byte limit")
+    sha = file_sha256(path, progress)
+    lock_project(session, project.id)
+    previous = session.scalars(
+        select(ScanRun)
+        .where(ScanRun.project_id == project.id, ScanRun.report_sha256 == sha)
+        .order_by(ScanRun.id)
+    ).all()
+    for run in previous:
+        if fmt == AUTO or run.report_format == fmt:
+            return _replay(session, actor, run)
+    now = utcnow()
+    report_format, scanner, tool_version, complete, findings, problems = _read(path, fmt, max_bytes)
+    run = ScanRun(
+        project_id=project.id,
+        scanner=(scanner or report_format)[:64],
+        trigger=trigger,
+        status=RunStatus.RUNNING,
+        complete=complete,
+        tool_version=tool_version[:120] if tool_version else None,
+        report_format=report_format,
+        report_sha256=sha,
+        idempotency_key=idempotency_key(sha, report_format),
+        requested_by_id=actor.id if actor.is_user else None,
+        api_key_id=api_key_id,
+        queued_at=now,
+        started_at=now,
+        details={"problems": problems[:50], "bytes": size, "file": path.name[:255]},
+    )
+    session.add(run)
+    session.flush()
+    summary = ingest(session, run, findings, now=now, actor=actor)
+    run.status = RunStatus.SUCCEEDED
+    if summary.total:
+        run.outcome = RunOutcome.FINDINGS
+    else:  # an empty partial report proves nothing: never call it clean
+        run.outcome = RunOutcome.CLEAN if complete else RunOutcome.FAILED
+    run.finished_at = utcnow()
+    session.flush()
+    return ImportResult(run.id, project.id, report_format, run.scanner, summary, complete=complete)

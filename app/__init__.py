@@ -47,9 +47,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, database: Database | 
     )
     app.config.update({k: v for k, v in settings.extra.items() if k.isupper()})
 
-    from app.web import access, errors, headers, protection, session_store
+    from app.web import access, converters, errors, headers, protection, session_store
     from app.web import database as web_database
 
+    converters.init_app(app)
     web_database.init_app(app, database or Database(settings.database_url))
     headers.init_app(app)
     errors.init_app(app)

@@ -20,6 +20,7 @@ from app.cli.context import console_actor, transaction
 from app.models import Project
 from app.services import gate as gate_service
 from app.services import projects as project_service
+from app.services.permissions import NotFound
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -73,6 +74,8 @@ def gate_cmd(project: str, fail_on: str, new_since: str | None, server: str | No
                 body = gate_service.evaluate(session, console_actor(), found.id, fail_on, new_since).as_dict()
     except gate_service.GateError as exc:
         _fail(str(exc))
+    except NotFound:
+        _fail(f"no such scan run for project {project!r}")
     if as_json:
         click.echo(json.dumps(body, indent=2))
     else:

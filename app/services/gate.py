@@ -28,6 +28,10 @@ class GateError(VigilError, ValueError):
     """Bad gate parameters."""
 
 
+class NoBaseline(GateError):
+    """``new_since=baseline`` on a project that has none yet (a state conflict, not bad syntax)."""
+
+
 @dataclass(frozen=True)
 class BlockingFinding:
     id: int
@@ -75,14 +79,14 @@ def _baseline_run(session: Session, project: Project, new_since: str | None) -> 
     if new_since == "baseline":
         run_id = (project.settings or {}).get(BASELINE_KEY)
         if run_id is None:
-            raise GateError(f"project {project.name!r} has no gate baseline; set one first")
-    elif new_since.isdigit():
+            raise NoBaseline(f"project {project.name!r} has no gate baseline; set one first")
+    elif new_since.isdigit() and len(new_since) <= 10:
         run_id = int(new_since)
     else:
         raise GateError("new_since must be 'baseline' or a scan run id")
     run = session.get(ScanRun, int(run_id))
     if run is None or run.project_id != project.id:
-        raise GateError(f"scan run {run_id} does not belong to project {project.name!r}")
+        raise NotFound()
     return run
 
 

@@ -20,6 +20,8 @@ def gate(project_id: int) -> Response:
     new_since = request.args.get("new_since") or None
     try:
         result = gate_service.evaluate(db_session(), current_actor(), project_id, fail_on, new_since)
+    except gate_service.NoBaseline as exc:
+        return error_response(409, "Conflict", str(exc))
     except gate_service.GateError as exc:
         return error_response(400, "Bad Request", str(exc))
     return jsonify(result.as_dict())

@@ -6,7 +6,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -15,7 +15,17 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import AuditEvent, ExceptionScope, Notification, Role, Severity, utcnow
+from app.models import (
+    AuditEvent,
+    ExceptionScope,
+    FindingStatus,
+    Notification,
+    Role,
+    RunStatus,
+    ScanRun,
+    Severity,
+    utcnow,
+)
 from app.services import exception_review as review
 from app.services import exceptions as svc
 from app.services import notifications
@@ -135,27 +145,58 @@ def test_failed_outside_delivery_keeps_the_in_app_reminder(session: Session, act
     assert row.channels["email"].startswith("failed") and row.channels["webhook"].startswith("failed")
 
 
+def _nightly(session: Session, project_id: int, when: datetime, *, ok: bool = True) -> None:
+    for scanner in ("bandit", "ruff"):  # several scanners in one night are one scan
+        session.add(
+            ScanRun(
+                project_id=project_id,
+                scanner=scanner,
+                status=RunStatus.SUCCEEDED if ok else RunStatus.FAILED,
+                complete=ok,
+                queued_at=when,
+                finished_at=when,
+            )
+        )
+    session.flush()
+
+
 def test_exception_matching_nothing_becomes_stale(session: Session) -> None:
     proj = project(session)
     analyst = user(session, "ana", Role.ANALYST)
     approver = user(session, "bob", Role.APPROVER)
+    start = utcnow()
     req = svc.ExceptionRequest(
         scope=ExceptionScope.RULE,
         rule_id="B999",
         project_ids=[proj.id],
         justification="Legacy module.",
         owner="ana",
-        expires_at=utcnow() + timedelta(days=20),
+        expires_at=start + timedelta(days=20),
     )
-    (exc,) = svc.request_exception(session, actor_for(analyst, {proj.id}), req, POLICY)
-    svc.approve(session, actor_for(approver), exc.id, "ok")
+    (exc,) = svc.request_exception(session, actor_for(analyst, {proj.id}), req, POLICY, start)
+    svc.approve(session, actor_for(approver), exc.id, "ok", start)
     notifier = notifications.Notifier()
-    assert review.note_successful_scan(session, proj.id, stale_after=2, notifier=notifier) == []
-    assert review.note_successful_scan(session, proj.id, stale_after=2, notifier=notifier) == [exc]
+    _nightly(session, proj.id, start + timedelta(days=1))
+    _nightly(session, proj.id, start + timedelta(days=2), ok=False)  # a failed scan proves nothing
+    assert review.refresh_stale(session, 2, notifier, start + timedelta(days=2, hours=1)) == []
+    assert exc.scans_without_match == 1
+    _nightly(session, proj.id, start + timedelta(days=3))
+    assert review.refresh_stale(session, 2, notifier, start + timedelta(days=3, hours=1)) == [exc]
     assert exc.stale and exc.scans_without_match == 2
     items = review.review_queue(session, actor_for(approver), days=1)
     assert "propose removal" in items[0].reasons[-1]
     assert session.scalars(select(Notification.kind)).all() == ["exception_stale"]
+    # A match resets the count: the exception is useful again.
+    held = finding(session, proj, rule="B999", path="legacy/x.py", severity=Severity.LOW)
+    held.exception_id, held.status = exc.id, FindingStatus.ACCEPTED
+    session.flush()
+    assert review.refresh_stale(session, 2, notifier, start + timedelta(days=4)) == []
+    assert not exc.stale and exc.scans_without_match == 0
+
+
+def test_daily_review_runs_reminders_stale_and_fixable(session: Session, active: dict[str, Any]) -> None:
+    result = review.run_daily(session, notifications.Notifier(), POLICY)
+    assert result.reminders == 1 and result.stale == [] and result.flagged == []
 
 
 def test_advisory_with_a_fixed_version_is_flagged_for_review(session: Session) -> None:

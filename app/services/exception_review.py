@@ -13,10 +13,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.models import ExceptionScope, ExceptionState, Finding, FindingStatus, RiskException, User
+from app.models import (
+    ExceptionScope,
+    ExceptionState,
+    Finding,
+    FindingStatus,
+    RiskException,
+    RunStatus,
+    ScanRun,
+    User,
+)
 from app.security import clock
 from app.services import audit, notifications
 from app.services.actor import Actor
+from app.services.exception_policy import ExpiryPolicy
 from app.services.permissions import require
 
 REMIND_EVERY = timedelta(days=7)
@@ -117,62 +127,72 @@ def send_reminders(
     return sent
 
 
-def _applies_to(project_id: int) -> Select[RiskException]:
-    return select(RiskException).where(
-        RiskException.state == ExceptionState.ACTIVE,
-        RiskException.scope != ExceptionScope.FINDING,
-        or_(RiskException.project_id == project_id, RiskException.project_id.is_(None)),
+def _scan_days_since(session: Session, project_id: int | None, since: datetime) -> int:
+    """Successful, complete scans since ``since``, counted as nightly scans (one per project and day):
+    the several scanners of one night are one scan of the project."""
+    stmt = select(ScanRun.project_id, ScanRun.finished_at).where(
+        ScanRun.status == RunStatus.SUCCEEDED, ScanRun.complete.is_(True), ScanRun.finished_at > since
     )
+    if project_id is not None:
+        stmt = stmt.where(ScanRun.project_id == project_id)
+    return len({(pid, at.date()) for pid, at in session.execute(stmt) if at is not None})
 
 
-def note_successful_scan(
-    session: Session, project_id: int, stale_after: int, notifier: notifications.Notifier | None = None
+def refresh_stale(
+    session: Session,
+    stale_after: int,
+    notifier: notifications.Notifier | None = None,
+    now: datetime | None = None,
 ) -> list[RiskException]:
-    """After a successful scan: count scans in which each scoped exception matched nothing.
+    """Mark advisory and rule exceptions that matched nothing in ``stale_after`` scans as stale.
 
     Returns the exceptions that became stale in this call. Finding-scoped exceptions are exempt:
-    a fixed finding simply closes, its exception has nothing left to cover and expires on its date.
+    a fixed finding simply closes, and its exception ends on its date.
     """
+    now = now or clock.now()
     system = Actor.system("exception-review")
+    stmt = select(RiskException).where(
+        RiskException.state == ExceptionState.ACTIVE, RiskException.scope != ExceptionScope.FINDING
+    )
     newly_stale = []
-    for exc in session.scalars(_applies_to(project_id).order_by(RiskException.id)):
-        held = (
-            session.scalar(
-                select(func.count(Finding.id)).where(
-                    Finding.exception_id == exc.id, Finding.status == FindingStatus.ACCEPTED
-                )
+    for exc in session.scalars(stmt.order_by(RiskException.id)):
+        held = session.scalar(
+            select(func.count(Finding.id)).where(
+                Finding.exception_id == exc.id, Finding.status == FindingStatus.ACCEPTED
             )
-            or 0
         )
-        exc.matched_count = held
         if held:
-            exc.scans_without_match = 0
-            exc.stale = False
+            exc.matched_count, exc.scans_without_match, exc.stale = held, 0, False
+            exc.details = {**(exc.details or {}), "last_matched_at": now.isoformat()}
             continue
-        exc.scans_without_match += 1
-        if not exc.stale and exc.scans_without_match >= stale_after:
-            exc.stale = True
-            newly_stale.append(exc)
-            audit.record(
+        last = (exc.details or {}).get("last_matched_at")
+        since = datetime.fromisoformat(last) if last else (exc.decided_at or exc.requested_at)
+        exc.matched_count = 0
+        exc.scans_without_match = _scan_days_since(session, exc.project_id, since)
+        if exc.stale or exc.scans_without_match < stale_after:
+            continue
+        exc.stale = True
+        newly_stale.append(exc)
+        audit.record(
+            session,
+            system,
+            "exception_stale",
+            object_type="exception",
+            object_id=exc.id,
+            after={"scans_without_match": exc.scans_without_match},
+        )
+        if notifier is not None:
+            notifications.notify(
                 session,
-                system,
-                "exception_stale",
+                notifier,
+                recipient=exc.owner,
+                kind="exception_stale",
+                subject=f"Accepted risk #{exc.id} matches nothing any more",
+                body=f"Exception #{exc.id} matched no finding in {exc.scans_without_match} successful "
+                "scans. Consider revoking it so it cannot hide a future finding.",
                 object_type="exception",
                 object_id=exc.id,
-                after={"scans_without_match": exc.scans_without_match},
             )
-            if notifier is not None:
-                notifications.notify(
-                    session,
-                    notifier,
-                    recipient=exc.owner,
-                    kind="exception_stale",
-                    subject=f"Accepted risk #{exc.id} matches nothing any more",
-                    body=f"Exception #{exc.id} matched no finding in {exc.scans_without_match} successful "
-                    "scans. Consider revoking it so it cannot hide a future finding.",
-                    object_type="exception",
-                    object_id=exc.id,
-                )
     session.flush()
     return newly_stale
 
@@ -203,3 +223,21 @@ def flag_fixable_advisories(session: Session, now: datetime | None = None) -> li
             flagged.append(exc)
     session.flush()
     return flagged
+
+
+@dataclass(frozen=True)
+class DailyReview:
+    reminders: int
+    stale: list[int]
+    flagged: list[int]
+
+
+def run_daily(
+    session: Session, notifier: notifications.Notifier, policy: ExpiryPolicy, now: datetime | None = None
+) -> DailyReview:
+    """The daily job besides expiry: remind owners, mark stale exceptions, flag fixable advisories."""
+    now = now or clock.now()
+    sent = send_reminders(session, notifier, now, policy.review_days)
+    stale = refresh_stale(session, policy.stale_after_scans, notifier, now)
+    flagged = flag_fixable_advisories(session, now)
+    return DailyReview(sent, [e.id for e in stale], [e.id for e in flagged])

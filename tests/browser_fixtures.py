@@ -156,3 +156,33 @@ def assert_no_browser_problems(page: Any) -> Callable[[], None]:
         assert problems == [], "browser reported errors:\n" + "\n".join(problems)
 
     return check
+
+
+@pytest.fixture
+def browser_login(page: Any, live_app: Flask) -> Callable[..., Any]:
+    """``browser_login(role, projects=())``: create a user in the live server's database and sign in
+    through the real form in the browser. Returns the created user's name."""
+    from app.models import Project, ProjectMember, User
+    from app.web.database import get_database
+    from tests.auth_fixtures import DEFAULT_PASSWORD, password_hash_for
+
+    counter = iter(range(1, 1000))
+
+    def login(role: str, projects: tuple[str, ...] = ()) -> str:
+        username = f"{role}-browser-{next(counter)}"
+        with get_database(live_app).transaction() as db:
+            user = User(username=username, password_hash=password_hash_for(DEFAULT_PASSWORD), role=role)
+            db.add(user)
+            db.flush()
+            for name in projects:
+                project = db.query(Project).filter_by(name=name).one()
+                db.add(ProjectMember(project_id=project.id, user_id=user.id))
+        page.goto("/login")
+        page.fill("#username", username)
+        page.fill("#password", DEFAULT_PASSWORD)
+        page.click("form button[type=submit]")
+        page.wait_for_load_state()
+        assert "/login" not in page.url, f"sign-in failed for {username}"
+        return username
+
+    return login

@@ -10,7 +10,9 @@ import importlib
 
 import click
 
-BENCH_COMMANDS: tuple[str, ...] = ()
+BENCH_COMMANDS: tuple[str, ...] = (
+    "app.cli.bench_reports",
+)
 
 
 @click.group("bench")

@@ -6,13 +6,19 @@ Adding a format is one module exposing ``IMPORTER`` plus one line here.
 from __future__ import annotations
 
 from app.scanners.importers import (
+    bandit,
     cyclonedx,
     dependency_check,
+    detect_secrets,
     gitleaks,
+    mypy,
     npm_audit,
     osv_scanner,
+    pip_audit,
+    ruff,
     safety,
     sarif,
+    semgrep,
     trivy,
     trufflehog,
 )
@@ -31,6 +37,12 @@ IMPORTERS: dict[str, Importer] = {
     trufflehog.IMPORTER.name: trufflehog.IMPORTER,
     trufflehog.IMPORTER3.name: trufflehog.IMPORTER3,
     safety.IMPORTER.name: safety.IMPORTER,
+    bandit.IMPORTER.name: bandit.IMPORTER,
+    semgrep.IMPORTER.name: semgrep.IMPORTER,
+    detect_secrets.IMPORTER.name: detect_secrets.IMPORTER,
+    pip_audit.IMPORTER.name: pip_audit.IMPORTER,
+    ruff.IMPORTER.name: ruff.IMPORTER,
+    mypy.IMPORTER.name: mypy.IMPORTER,
 }
 
 __all__ = ["IMPORTERS", "Importer", "ParsedReport"]

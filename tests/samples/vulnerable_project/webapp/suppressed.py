@@ -1,0 +1,16 @@
+import subprocess
+
+
+def quiet_shell(cmd):
+    return subprocess.call(cmd, shell=True)  # nosec B602
+
+
+def quieter_shell(cmd):
+    return subprocess.call(cmd, shell=True)  # noqa: S602
+
+
+def quietest_shell(cmd):
+    return subprocess.call(cmd, shell=True)  # nosemgrep: vigil-subprocess-shell-true
+
+
+API_TOKEN = "ghp_sample0000000000000000000000000000"  # pragma: allowlist secret

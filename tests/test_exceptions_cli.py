@@ -123,7 +123,7 @@ def test_cli_request_approve_export_revoke(runner: VigilRunner, database_url: st
 
 def test_cli_expire_reopens_past_due(runner: VigilRunner, database_url: str) -> None:
     finding_id = _seed(database_url)
-    expires = (utcnow() + timedelta(days=20)).date().isoformat()
+    expires = (utcnow() + timedelta(days=10)).date().isoformat()
     runner.invoke(
         [
             "exceptions",
@@ -142,6 +142,7 @@ def test_cli_expire_reopens_past_due(runner: VigilRunner, database_url: str) -> 
     )
     runner.invoke(["exceptions", "approve", "1", "--as", "bob"])
     assert "expired 0 exception(s)" in runner.invoke(["exceptions", "expire"]).output
+    assert "sent 1 reminder(s)" in runner.invoke(["exceptions", "remind"]).output
     db = Database(database_url)
     try:
         with db.transaction() as session:

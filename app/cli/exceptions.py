@@ -214,14 +214,13 @@ def expire_cmd() -> None:
 
 @exceptions_group.command("remind")
 def remind_cmd() -> None:
-    """Send reminders for exceptions expiring soon and flag fixable advisories."""
-    policy = _policy()
+    """Remind owners of exceptions expiring soon, mark stale ones, flag fixable advisories."""
     with transaction() as session:
-        sent = review.send_reminders(
-            session, notifications.Notifier.from_settings(settings()), days=policy.review_days
-        )
-        flagged = review.flag_fixable_advisories(session)
-    click.echo(f"sent {sent} reminder(s); flagged {len(flagged)} exception(s) for review")
+        done = review.run_daily(session, notifications.Notifier.from_settings(settings()), _policy())
+    click.echo(
+        f"sent {done.reminders} reminder(s); {len(done.stale)} exception(s) became stale; "
+        f"flagged {len(done.flagged)} exception(s) for review"
+    )
 
 
 @exceptions_group.command("export")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, flash, g, jsonify, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from app.models import Category, FindingStatus, Severity
@@ -26,6 +26,10 @@ bp = Blueprint("findings", __name__, url_prefix="/findings")
 @bp.errorhandler(FilterError)
 @bp.errorhandler(finding_service.TriageError)
 def _bad_request(exc: Exception) -> Response:
+    if request.is_json:  # a JSON PATCH gets a JSON answer whatever its Accept header says
+        response = jsonify(error="Bad Request", detail=str(exc), request_id=g.get("request_id"))
+        response.status_code = 400
+        return response
     return error_response(400, "Bad Request", str(exc))
 
 

@@ -1,0 +1,38 @@
+"""Accepted risks end on their date without anyone acting: the scheduler's expiry job.
+
+An active exception whose ``expires_at`` has passed becomes ``expired``; the findings it covered
+reopen with a status-history row, and an ``exception_expire`` audit event records it (all in
+:func:`app.services.exceptions.expire`, shared with ``vigil exceptions expire``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import RiskException
+from app.models.base import ExceptionState
+from app.services import exceptions
+from app.services.actor import Actor
+
+
+@dataclass(frozen=True)
+class ExpirySummary:
+    expired: list[int]
+    reopened_findings: int
+
+
+def expire_due(session: Session, now: datetime, actor: Actor | None = None) -> ExpirySummary:
+    """Expire every active exception past its date, in the caller's transaction."""
+    actor = actor or Actor.system("scheduler")
+    due = session.scalars(
+        select(RiskException)
+        .where(RiskException.state == ExceptionState.ACTIVE, RiskException.expires_at <= now)
+        .order_by(RiskException.id)
+        .with_for_update()
+    ).all()
+    reopened = sum(exceptions.expire(session, actor, exc, now) for exc in due)
+    return ExpirySummary([exc.id for exc in due], reopened)

@@ -139,6 +139,9 @@ def test_request_approve_revoke_through_the_pages(
     analyst = logged_in(Role.ANALYST, projects=[seeded["project"]])
     form = analyst.get(f"/exceptions/new?finding_id={seeded['finding']}")
     assert form.status_code == 200 and "This finding: #" in form.get_data(as_text=True)
+    assert "This finding: #" in analyst.get(f"/exceptions/new?finding={seeded['finding']}").get_data(
+        as_text=True
+    )
     exception_id = _pending(database, analyst, seeded)
     approver = logged_in(Role.APPROVER)
     response = approver.post(

@@ -95,7 +95,9 @@ def index() -> Response:
 
 
 def _form(status: int = 200, error: str | None = None, form: MultiDict[str, str] | None = None) -> Response:
-    finding_id = request.args.get("finding_id", type=int) or (form and _safe_int(form.get("finding_id")))
+    # ``?finding_id=N`` (and ``?finding=N``, as the finding page links it) prefills the form.
+    from_link = request.args.get("finding_id", type=int) or request.args.get("finding", type=int)
+    finding_id = from_link or (form and _safe_int(form.get("finding_id")))
     context = queries.request_form(db_session(), current_actor(), finding_id or None)
     return page(
         "exceptions/new.html",

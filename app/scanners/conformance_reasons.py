@@ -31,18 +31,9 @@ REASONS: dict[str, str] = {
         "the XML lists CVE-2018-7489 twice among the references; Vigil keeps advisory ids unique "
         "(2 ids, DefectDojo 3)"
     ),
-    "npm_audit/many_vuln.json": (
-        "DefectDojo rewrites hash-like path segments to 'censored_by_npm_audit' (Vigil keeps npm's "
-        "dependency path as reported) and lists only CVE ids (Vigil also keeps npm's advisory number, "
-        "e.g. npm:526, as an alias, so reports without a CVE still group)"
-    ),
     "npm_audit/cwe_null.json": (
         "the advisory has no CWE; DefectDojo substitutes CWE-1035 (a category for 'known vulnerable "
         "components'), Vigil records no CWE rather than a generic one"
-    ),
-    "pip_audit/many_vulns.json": (
-        "pip-audit reports no CWE; DefectDojo substitutes CWE-1395 (a category), Vigil records no CWE "
-        "rather than a generic one"
     ),
     "osv_scanner/some_findings.json": (
         "the record has no severity; DefectDojo defaults to Low, Vigil to medium (its documented default "

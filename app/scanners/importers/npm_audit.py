@@ -22,6 +22,7 @@ from app.scanners.importers.fields import as_list, cwe_ids, maps, number, opt_ma
 from app.scanners.importers.levels import level
 
 FORMAT = "npm-audit"
+_DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
 _GHSA_RE = re.compile(r"GHSA(?:-[23456789cfghjmpqrvwx]{4}){3}")
 
 
@@ -51,17 +52,19 @@ def _v6(doc: Mapping[str, Any]) -> list[NormalizedFinding]:
         )
         advisory_id = text(advisory.get("id"), 100) or str(key)[:100]
         patched = text(advisory.get("patched_versions"), 200)
+        # npm's numeric advisory ids are npm-internal (retired for GHSA): an alias only without a CVE/GHSA
+        public = list(dict.fromkeys([*cves, *ghsa]))
         findings.append(
             dependency_finding(
                 scanner=FORMAT,
                 advisory=f"npm:{advisory_id}",
-                aliases=[*cves, *ghsa],
+                advisory_ids=public or [f"npm:{advisory_id}"],
                 package=opt_text(advisory.get("module_name"), 300),
                 version=versions[0] if versions else None,
                 severity=level(FORMAT, advisory.get("severity")),
                 summary=text(advisory.get("title"), 500),
                 message=text(advisory.get("overview")),
-                path=paths[0] if paths else None,
+                path=_uncensor(paths[0]) if paths else None,
                 fixed_versions=[patched] if patched and patched != "<0.0.0" else [],
                 cwe=cwe_ids(advisory.get("cwe")),
                 extras={
@@ -73,6 +76,11 @@ def _v6(doc: Mapping[str, Any]) -> list[NormalizedFinding]:
             )
         )
     return findings
+
+
+def _uncensor(path: str) -> str:
+    """npm v6 replaces private package names by a 64-hex digest; name that for the reader."""
+    return ">".join("censored_by_npm_audit" if _DIGEST_RE.match(part) else part for part in path.split(">"))
 
 
 def _v7(doc: Mapping[str, Any]) -> list[NormalizedFinding]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from packaging.utils import canonicalize_name, canonicalize_version
@@ -30,11 +31,17 @@ _EVENT_ORDER = {"introduced": 0, "fixed": 1, "last_affected": 2, "limit": 3}
 _ZERO = Version("0")
 
 
+@lru_cache(maxsize=65536)
 def parse_version(value: str) -> Version | None:
+    """A PEP 440 version, or None; cached because a fleet repeats the same few thousand versions."""
     try:
         return Version(value)
     except InvalidVersion:
         return None
+
+
+_canonical_name = lru_cache(maxsize=65536)(canonicalize_name)
+_canonical_version = lru_cache(maxsize=65536)(canonicalize_version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +146,10 @@ class AdvisoryIndex:
     version: str = ""
     skipped_ranges: int = 0
     _cache: dict[tuple[str, str], tuple[GroupMatch, ...]] = field(default_factory=dict, repr=False)
+    # (package, group ids) -> (fixed versions of every record in the group, worst severity)
+    _group_facts: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, ...], str | None]] = field(
+        default_factory=dict, repr=False
+    )
 
     @classmethod
     def build(cls, records: Iterable[Mapping[str, Any]], version: str = "") -> AdvisoryIndex:
@@ -147,23 +158,27 @@ class AdvisoryIndex:
         for row in records:
             ids = frozenset([row["osv_id"], *(row.get("aliases") or ())])
             for raw in row["affected"]:
-                affected = raw if isinstance(raw, AffectedPackage) else AffectedPackage.from_json(raw)
+                # Stored rows carry plain JSON; compiling straight from it avoids an object per entry.
+                if isinstance(raw, AffectedPackage):
+                    raw = raw.as_json()
                 ranges = []
-                for events in affected.ranges:
+                fixed: list[str] = []
+                for events in raw["ranges"]:
                     compiled = _compile_range(events)
                     if compiled is None:
                         index.skipped_ranges += 1
                     else:
                         ranges.append(compiled)
-                index.by_package.setdefault(affected.name, []).append(
+                    fixed.extend(value for kind, value in events if kind == "fixed")
+                index.by_package.setdefault(raw["name"], []).append(
                     CompiledAdvisory(
                         osv_id=row["osv_id"],
                         ids=ids,
                         summary=row.get("summary") or "",
                         severity=row.get("severity"),
                         ranges=tuple(ranges),
-                        versions=frozenset(canonicalize_version(v) for v in affected.versions),
-                        fixed=affected.fixed_versions,
+                        versions=frozenset(_canonical_version(v) for v in raw["versions"]),
+                        fixed=tuple(fixed),
                         modified=str(row.get("modified") or ""),
                     )
                 )
@@ -188,29 +203,37 @@ class AdvisoryIndex:
         members: dict[str, set[str]] = {}
         for adv in advisories:
             members.setdefault(find(adv.osv_id), set()).update(adv.ids)
+        records: dict[tuple[str, ...], list[CompiledAdvisory]] = {}
         for adv in advisories:
-            self.groups[(package, adv.osv_id)] = tuple(sorted(members[find(adv.osv_id)]))
+            ids = tuple(sorted(members[find(adv.osv_id)]))
+            self.groups[(package, adv.osv_id)] = ids
+            records.setdefault(ids, []).append(adv)
+        for ids, group in records.items():
+            self._group_facts[(package, ids)] = (
+                _sort_versions(f for a in group for f in a.fixed),
+                worst([a.severity for a in group]),
+            )
 
     def __len__(self) -> int:
         return len({a.osv_id for advisories in self.by_package.values() for a in advisories})
 
     def knows(self, package: str) -> bool:
-        return canonicalize_name(package) in self.by_package
+        return package in self.by_package or _canonical_name(package) in self.by_package
 
     def advisory_count(self, package: str) -> int:
-        return len(self.by_package.get(canonicalize_name(package), ()))
+        return len(self.by_package.get(_canonical_name(package), ()))
 
     def match(self, package: str, version: str) -> tuple[GroupMatch, ...]:
         """Every alias group affecting ``package==version`` (empty when none or unknown package)."""
-        name = canonicalize_name(package)
-        candidates = self.by_package.get(name)
-        if not candidates:
-            return ()
-        canonical = canonicalize_version(version)
-        key = (name, canonical)
+        key = (package, version)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        name = _canonical_name(package)
+        candidates = self.by_package.get(name)
+        if not candidates:
+            return ()
+        canonical = _canonical_version(version)
         parsed = parse_version(version)
         hits: dict[tuple[str, ...], list[CompiledAdvisory]] = {}
         for adv in candidates:
@@ -232,9 +255,7 @@ class AdvisoryIndex:
     ) -> GroupMatch:
         # Fixed versions come from every record of the group for this package, not only the ones
         # that matched: a GHSA record may carry the fix a PYSEC record of the same CVE lacks.
-        group = [a for a in self.by_package[name] if self.groups[(name, a.osv_id)] == ids]
-        fixed = _sort_versions(f for a in group for f in a.fixed)
-        level = worst([a.severity for a in group])
+        fixed, level = self._group_facts[(name, ids)]
         summary = next((a.summary for a in sorted(advs, key=lambda a: a.osv_id) if a.summary), "")
         return GroupMatch(
             package=name,

@@ -9,20 +9,22 @@ advisory was published" from "new code was committed".
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+import orjson
+from sqlalchemy import Text, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.advisories.findings import SCANNER, evaluate
 from app.advisories.inventory import Inventory, collect
 from app.advisories.matcher import AdvisoryIndex
 from app.db import Database
+from app.ingestion import IngestSummary, ingest
 from app.models import (
     Advisory,
     AdvisoryImport,
@@ -55,13 +57,15 @@ __all__ = [
     "store_status",
 ]
 
+# JSON columns are fetched as text and decoded with orjson: the stdlib decoder SQLAlchemy uses
+# for JSON types is most of the cost of loading 20,000 advisories.
 INDEX_COLUMNS = (
     Advisory.osv_id,
-    Advisory.aliases,
+    type_coerce(Advisory.aliases, Text).label("aliases"),
     Advisory.summary,
     Advisory.severity,
     Advisory.modified,
-    Advisory.affected,
+    type_coerce(Advisory.affected, Text).label("affected"),
 )
 DEPENDENCY_CHUNK = 5000
 DEPENDENCY = Base.metadata.tables["dependency"]
@@ -136,12 +140,25 @@ def load_index(session: Session, packages: Iterable[str] | None = None) -> Advis
         rows: list[Any] = []
         ordered = sorted(ids)
         for start in range(0, len(ordered), 900):
-            rows += (
-                session.execute(stmt.where(Advisory.id.in_(ordered[start : start + 900]))).mappings().all()
-            )
+            rows += session.execute(stmt.where(Advisory.id.in_(ordered[start : start + 900]))).all()
     else:
-        rows = list(session.execute(stmt).mappings())
-    return AdvisoryIndex.build(rows, version=_version(session) or "")
+        rows = list(session.execute(stmt))
+    return AdvisoryIndex.build(map(_decoded, rows), version=_version(session) or "")
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _decoded(row: Any) -> dict[str, Any]:
+    return {
+        "osv_id": row.osv_id,
+        "aliases": _json(row.aliases),
+        "summary": row.summary,
+        "severity": row.severity,
+        "modified": row.modified,
+        "affected": _json(row.affected),
+    }
 
 
 def save_inventory(session: Session, project_id: int, inventory: Inventory, scan_run_id: int | None) -> int:
@@ -230,14 +247,9 @@ class ReevaluationSummary:
     flagged_exceptions: list[int] = field(default_factory=list)
 
 
-def _ingest(session: Session, run: ScanRun, findings: list[NormalizedFinding], now: datetime) -> Any:
-    # The ingestion layer owns identity, reopen and close-missing.
-    ingest = importlib.import_module("app.ingestion").ingest
-    return ingest(session, run, findings, now=now)
-
-
 def _reevaluate_project(
     session: Session,
+    actor: Actor,
     project_id: int,
     rows: list[Any],
     index: AdvisoryIndex,
@@ -259,15 +271,16 @@ def _reevaluate_project(
     )
     session.add(run)
     session.flush()
-    result = _ingest(session, run, findings, now)
+    # The ingestion layer owns identity, reopen and close-missing, exactly as for a scan.
+    result: IngestSummary = ingest(session, run, findings, now=now, actor=actor)
     run.status = RunStatus.SUCCEEDED
     run.finished_at = utcnow()
     summary.projects += 1
     summary.dependencies += len(rows)
     summary.findings += len(findings)
-    summary.new += int(getattr(result, "new", 0) or 0)
-    summary.fixed += int(getattr(result, "fixed", 0) or 0)
-    summary.reopened += int(getattr(result, "reopened", 0) or 0)
+    summary.new += result.new
+    summary.fixed += result.fixed
+    summary.reopened += result.reopened
     summary.run_ids.append(run.id)
 
 
@@ -294,11 +307,14 @@ def reevaluate_all(
         index = index or load_index(reader)
         rows = inventory_rows(reader, list(latest.values()))
     summary = ReevaluationSummary(store_version=index.version or None)
-    for project_id, inventory_id in sorted(latest.items()):
+    # On SQLite, closing the last connection to a WAL database checkpoints it: holding one idle
+    # connection open for the whole run keeps each project's commit from paying that cost.
+    with target.engine.connect() if target.is_sqlite else nullcontext():
+        for project_id, inventory_id in sorted(latest.items()):
+            with target.transaction() as session:
+                _reevaluate_project(session, actor, project_id, rows[inventory_id], index, summary, now)
         with target.transaction() as session:
-            _reevaluate_project(session, project_id, rows[inventory_id], index, summary, now)
-    with target.transaction() as session:
-        _finish(session, actor, summary, now)
+            _finish(session, actor, summary, now)
     return summary
 
 
@@ -314,7 +330,8 @@ def _reevaluate(
     rows = inventory_rows(session, list(latest.values()))
     summary = ReevaluationSummary(store_version=index.version or None)
     for project_id, inventory_id in sorted(latest.items()):
-        _reevaluate_project(session, project_id, rows[inventory_id], index, summary, now)
+        _reevaluate_project(session, actor, project_id, rows[inventory_id], index, summary, now)
+    session.expire_all()  # ingestion wrote through Core: loaded findings are stale in this session
     _finish(session, actor, summary, now)
     return summary
 

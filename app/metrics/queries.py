@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, and_, func, select, true
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from app.models import Category, CountSnapshot, Finding, FindingStatus, Severity
@@ -47,28 +47,47 @@ def _counts(session: Session, conditions: Sequence[ColumnElement[bool]]) -> list
 
 def open_by_severity_category(session: Session, scope: Scope) -> pd.DataFrame:
     """Open findings per (severity, category): columns severity, category, count."""
-    in_scope = project_condition(Finding.project_id, scope)
     pairs = [(s, c) for s in SEVERITIES for c in CATEGORIES]
-    conditions = [
-        and_(Finding.status == FindingStatus.OPEN, Finding.severity == s, Finding.category == c, in_scope)
-        for s, c in pairs
-    ]
-    counts = _counts(session, conditions)
+    if scope is not None:
+        # A few projects: group their rows, found through the (project, status, severity) index.
+        rows = session.execute(
+            select(Finding.severity, Finding.category, func.count())
+            .where(project_condition(Finding.project_id, scope), Finding.status == FindingStatus.OPEN)
+            .group_by(Finding.severity, Finding.category)
+        ).all()
+        found = {(_value(sev), _value(cat)): int(n) for sev, cat, n in rows}
+        counts = [found.get((s.value, c.value), 0) for s, c in pairs]
+    else:
+        conditions = [
+            and_(Finding.status == FindingStatus.OPEN, Finding.severity == s, Finding.category == c)
+            for s, c in pairs
+        ]
+        counts = _counts(session, conditions)
     return pd.DataFrame(
         {"severity": [s.value for s, _ in pairs], "category": [c.value for _, c in pairs], "count": counts}
     )
 
 
+def _value(item: Any) -> str:
+    return str(getattr(item, "value", item))
+
+
 def overdue_by_severity(session: Session, scope: Scope, now: datetime) -> dict[str, int]:
     """Open findings whose SLA due date has passed (paused clocks of accepted risks excluded)."""
-    in_scope = project_condition(Finding.project_id, scope)
+    if scope is not None:
+        rows = session.execute(
+            select(Finding.severity, func.count())
+            .where(
+                project_condition(Finding.project_id, scope),
+                Finding.status == FindingStatus.OPEN,
+                Finding.sla_due_at < now,
+            )
+            .group_by(Finding.severity)
+        ).all()
+        found = {_value(sev): int(n) for sev, n in rows}
+        return {s.value: found.get(s.value, 0) for s in SEVERITIES}
     conditions = [
-        and_(
-            Finding.status == FindingStatus.OPEN,
-            Finding.severity == s,
-            Finding.sla_due_at < now,
-            in_scope,
-        )
+        and_(Finding.status == FindingStatus.OPEN, Finding.severity == s, Finding.sla_due_at < now)
         for s in SEVERITIES
     ]
     return dict(zip([s.value for s in SEVERITIES], _counts(session, conditions), strict=True))
@@ -82,13 +101,33 @@ def week_starts(now: datetime, weeks: int) -> list[datetime]:
 
 def new_and_fixed_per_week(session: Session, scope: Scope, now: datetime, weeks: int = 12) -> pd.DataFrame:
     """Findings first seen / fixed in each week: columns week, new, fixed."""
-    in_scope = project_condition(Finding.project_id, scope)
     starts = week_starts(now, weeks)
+    if scope is not None:
+        return _weekly_for_projects(session, scope, starts)
     bounds = [(start, start + timedelta(weeks=1)) for start in starts]
-    new = [and_(Finding.first_seen >= a, Finding.first_seen < b, in_scope) for a, b in bounds]
-    fixed = [and_(Finding.fixed_at >= a, Finding.fixed_at < b, in_scope) for a, b in bounds]
+    new = [and_(Finding.first_seen >= a, Finding.first_seen < b) for a, b in bounds]
+    fixed = [and_(Finding.fixed_at >= a, Finding.fixed_at < b) for a, b in bounds]
     counts = _counts(session, new + fixed)
     return pd.DataFrame({"week": [s.date() for s in starts], "new": counts[:weeks], "fixed": counts[weeks:]})
+
+
+def _weekly_for_projects(session: Session, scope: frozenset[int], starts: list[datetime]) -> pd.DataFrame:
+    """Bucket the few projects' timestamps (read from the per-project indexes) into weeks."""
+    in_scope = project_condition(Finding.project_id, scope)
+    first = starts[0]
+    seen = session.scalars(select(Finding.first_seen).where(in_scope, Finding.first_seen >= first)).all()
+    fixed = session.scalars(select(Finding.fixed_at).where(in_scope, Finding.fixed_at >= first)).all()
+    edges = [*starts, starts[-1] + timedelta(weeks=1)]
+
+    def bucket(values: Sequence[datetime | None]) -> list[int]:
+        stamps = pd.Series(
+            pd.to_datetime([v for v in values if v is not None], utc=True), dtype="datetime64[ns, UTC]"
+        )
+        cut = pd.cut(stamps, pd.DatetimeIndex(edges), right=False, labels=False)
+        counts = cut.value_counts()
+        return [int(counts.get(i, 0)) for i in range(len(starts))]
+
+    return pd.DataFrame({"week": [s.date() for s in starts], "new": bucket(seen), "fixed": bucket(fixed)})
 
 
 def _as_days(session: Session, column: Any) -> Any:
@@ -108,20 +147,31 @@ class FixTimes:
 def fix_times(session: Session, scope: Scope, since: datetime) -> list[FixTimes]:
     """Per severity: how many findings were fixed since ``since`` and their summed time to fix.
 
-    Sums of each timestamp (not of differences) let the database stay on the covering index.
+    Sums of each timestamp (not of differences) let the database stay on a covering index.
     """
-    in_scope = project_condition(Finding.project_id, scope)
-    results = []
-    for severity in SEVERITIES:
-        stmt: Select[Any] = select(
-            func.count(),
-            func.sum(_as_days(session, Finding.fixed_at)),
-            func.sum(_as_days(session, Finding.first_seen)),
-        ).where(Finding.severity == severity, Finding.fixed_at >= since, in_scope)
-        count, fixed_sum, seen_sum = session.execute(stmt).one()
-        total = float(fixed_sum or 0) - float(seen_sum or 0)
-        results.append(FixTimes(severity.value, int(count or 0), max(total, 0.0)))
-    return results
+    fixed_days = func.sum(_as_days(session, Finding.fixed_at))
+    seen_days = func.sum(_as_days(session, Finding.first_seen))
+    found: dict[str, tuple[int, float]] = {}
+    if scope is not None:
+        rows = session.execute(
+            select(Finding.severity, func.count(), fixed_days, seen_days)
+            .where(project_condition(Finding.project_id, scope), Finding.fixed_at >= since)
+            .group_by(Finding.severity)
+        ).all()
+        for sev, count, fixed_sum, seen_sum in rows:
+            found[_value(sev)] = (int(count or 0), float(fixed_sum or 0) - float(seen_sum or 0))
+    else:
+        for severity in SEVERITIES:
+            count, fixed_sum, seen_sum = session.execute(
+                select(func.count(), fixed_days, seen_days).where(
+                    Finding.severity == severity, Finding.fixed_at >= since
+                )
+            ).one()
+            found[severity.value] = (int(count or 0), float(fixed_sum or 0) - float(seen_sum or 0))
+    return [
+        FixTimes(s.value, found.get(s.value, (0, 0.0))[0], max(found.get(s.value, (0, 0.0))[1], 0.0))
+        for s in SEVERITIES
+    ]
 
 
 def snapshot_series(session: Session, scope: Scope, days: Sequence[date]) -> pd.DataFrame:

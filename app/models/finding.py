@@ -30,6 +30,8 @@ class Finding(Base):
         Index("ix_finding_severity_fixed_at", "severity", "fixed_at", "first_seen"),
         Index("ix_finding_first_seen_id", "first_seen", "id"),
         Index("ix_finding_fixed_at", "fixed_at"),
+        Index("ix_finding_project_first_seen", "project_id", "first_seen"),
+        Index("ix_finding_project_fixed_at", "project_id", "fixed_at", "severity", "first_seen"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -24,6 +24,9 @@ FINDING_INDEXES = {
     "ix_finding_severity_fixed_at": ["severity", "fixed_at", "first_seen"],
     "ix_finding_first_seen_id": ["first_seen", "id"],
     "ix_finding_fixed_at": ["fixed_at"],
+    # Analysts see a few projects: their figures start from the project id.
+    "ix_finding_project_first_seen": ["project_id", "first_seen"],
+    "ix_finding_project_fixed_at": ["project_id", "fixed_at", "severity", "first_seen"],
 }
 
 

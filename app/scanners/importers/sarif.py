@@ -49,6 +49,7 @@ class RunContext:
     components: list[list[Mapping[str, Any]]] = field(default_factory=list)  # driver first, then extensions
     by_id: list[dict[str, Mapping[str, Any]]] = field(default_factory=list)
     artifacts: list[Any] = field(default_factory=list)
+    rule_cache: dict[tuple[int, str], _RuleInfo] = field(default_factory=dict)
 
     @classmethod
     def from_run(cls, run: Mapping[str, Any]) -> RunContext:
@@ -237,6 +238,46 @@ def _cwes(rule: Mapping[str, Any], result: Mapping[str, Any], tags: list[str]) -
     return cwe_ids(*values)
 
 
+@dataclass(frozen=True)
+class _RuleInfo:
+    """What a result's rule contributes, computed once per rule (a report repeats rules a lot)."""
+
+    rule_id: str
+    canonical_id: str
+    short: str
+    name: str
+    help: str | None
+    help_uri: str | None
+    confidence: str | None
+    tags: tuple[str, ...]
+    cwe: tuple[int, ...]
+    advisories: tuple[str, ...]
+
+
+def _rule_info(ctx: RunContext, rule: Mapping[str, Any], rule_id: str) -> _RuleInfo:
+    key = (id(rule), rule_id)
+    cached = ctx.rule_cache.get(key)
+    if cached is not None:
+        return cached
+    name = text(rule.get("name"), 300)
+    tags = tuple(_tags(rule, {}))
+    confidence = opt_text(opt_map(rule, "properties", FORMAT, "rule.properties").get("precision"), 40)
+    info = _RuleInfo(
+        rule_id=rule_id,
+        canonical_id=canonical(ctx.scanner, rule_id),
+        short=_description(rule, "shortDescription"),
+        name=name,
+        help=_description(rule, "help") or _description(rule, "fullDescription") or None,
+        help_uri=opt_text(rule.get("helpUri"), 2000),
+        confidence=confidence.lower() if confidence else None,
+        tags=tags,
+        cwe=_cwes(rule, {}, list(tags)),
+        advisories=unique(_ADVISORY_RE.findall(f"{rule_id} {name}")),
+    )
+    ctx.rule_cache[key] = info
+    return info
+
+
 def result_findings(result_obj: Any, ctx: RunContext) -> list[NormalizedFinding]:
     """One SARIF result as findings: one per location (a result found in eight files is eight
     findings, each fixed on its own); none for results the producer marks ``absent``."""
@@ -247,53 +288,51 @@ def result_findings(result_obj: Any, ctx: RunContext) -> list[NormalizedFinding]
     rule_id = opt_text(result.get("ruleId"), 500) or opt_text(reference.get("id"), 500)
     rule = ctx.rule_for(result, rule_id)
     rule_id = rule_id or opt_text(rule.get("id"), 500) or "unknown"
+    info = _rule_info(ctx, rule, rule_id)
     message = _message(result, rule)
-    short = _description(rule, "shortDescription")
-    title = _one_line(message) or short or text(rule.get("name"), 300) or rule_id
+    title = _one_line(message) or info.short or info.name or rule_id
     severity, score = _severity(result, rule)
-    tags = _tags(rule, result)
+    own = result.get("properties") or result.get("relationships") or result.get("taxa")
+    tags = _tags(rule, result) if own else list(info.tags)
+    cwe = _cwes(rule, result, tags) if own else info.cwe
     lowered = {tag.lower() for tag in tags}
-    advisories = unique(_ADVISORY_RE.findall(f"{rule_id} {text(rule.get('name'), 300)}"))
-    if advisories:
+    if info.advisories:
         category = "dependency"
     elif lowered & _QUALITY_TAGS and "security" not in lowered:
         category = "quality"
     else:
         category = "security"
-    props = opt_map(rule, "properties", FORMAT, "rule.properties")
     extras: dict[str, Any] = {
         "tool": ctx.tool_name,
-        "rule_name": text(rule.get("name"), 300) or None,
-        "rule_description": short or None,
-        "help": _description(rule, "help") or _description(rule, "fullDescription") or None,
-        "help_uri": opt_text(rule.get("helpUri"), 2000),
+        "rule_name": info.name or None,
+        "rule_description": info.short or None,
+        "help": info.help,
+        "help_uri": info.help_uri,
         "tags": tags,
         "baseline_state": opt_text(result.get("baselineState"), 40),
         "cvss_score": score,
     }
-    confidence = opt_text(props.get("precision"), 40)
     fingerprint = _fingerprint(result)
-    cwe = _cwes(rule, result, tags)
     suppressed = _suppressed(result)
     extras = {key: value for key, value in extras.items() if value not in (None, [], "")}
     locations = _locations(result, ctx)
     return [
         NormalizedFinding(
             scanner=ctx.scanner,
-            rule_id=canonical(ctx.scanner, rule_id),
+            rule_id=info.canonical_id,
             tool_rule_id=rule_id,
             category=category,
             severity=severity,
             title=title,
             message=message,
-            confidence=confidence.lower() if confidence else None,
+            confidence=info.confidence,
             path=path,
             line=pos_int(region.get("startLine")),
             column=pos_int(region.get("startColumn")),
             end_line=pos_int(region.get("endLine")),
             snippet=snippet,
             cwe=cwe,
-            advisory_ids=advisories,
+            advisory_ids=info.advisories,
             tool_fingerprint=f"{fingerprint}#{index}" if fingerprint and index else fingerprint,
             suppressed=suppressed,
             extras=extras,

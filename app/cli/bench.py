@@ -12,7 +12,6 @@ import click
 
 BENCH_COMMANDS: tuple[str, ...] = (
     "app.cli.bench_reports",
-    "app.cli.bench_ingest",
     "app.cli.bench_web",
     "app.cli.bench_importers",
 )

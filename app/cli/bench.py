@@ -14,6 +14,7 @@ BENCH_COMMANDS: tuple[str, ...] = (
     "app.cli.bench_reports",
     "app.cli.bench_web",
     "app.cli.bench_importers",
+    "app.cli.bench_fuzz",
 )
 
 

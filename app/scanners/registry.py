@@ -7,6 +7,7 @@ here the same way as subprocess tools.
 
 from __future__ import annotations
 
+from app.advisories import scanner as osv
 from app.scanners.scan import Outcome, Scanner, ScanOptions, ScanResult, Suppression
 from app.scanners.tools import bandit, detect_secrets, mypy, pip_audit, ruff, semgrep
 
@@ -17,6 +18,7 @@ SCANNERS: dict[str, Scanner] = {
     pip_audit.SCANNER.name: pip_audit.SCANNER,
     detect_secrets.SCANNER.name: detect_secrets.SCANNER,
     mypy.SCANNER.name: mypy.SCANNER,
+    osv.SCANNER.name: osv.SCANNER,
 }
 
 __all__ = ["SCANNERS", "Outcome", "ScanOptions", "ScanResult", "Scanner", "Suppression"]

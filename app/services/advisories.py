@@ -21,7 +21,7 @@ from sqlalchemy import Text, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.advisories.findings import SCANNER, evaluate
-from app.advisories.inventory import Inventory, collect
+from app.advisories.inventory import Dependency, Inventory, collect
 from app.advisories.matcher import AdvisoryIndex
 from app.db import Database
 from app.ingestion import IngestSummary, ingest
@@ -178,7 +178,9 @@ def save_inventory(session: Session, project_id: int, inventory: Inventory, scan
     return header.id
 
 
-def latest_inventories(session: Session, project_ids: Sequence[int] | None = None) -> dict[int, int]:
+def latest_inventories(
+    session: Session, project_ids: Sequence[int] | None = None, *, any_scanner: bool = False
+) -> dict[int, int]:
     """project id -> id of its newest inventory (active projects with the osv scanner enabled)."""
     newest = (
         select(DependencyInventory.project_id, func.max(DependencyInventory.id).label("inventory_id"))
@@ -194,7 +196,7 @@ def latest_inventories(session: Session, project_ids: Sequence[int] | None = Non
     return {
         row.project_id: row.inventory_id
         for row in session.execute(stmt)
-        if SCANNER in (row.enabled_scanners or ())
+        if any_scanner or SCANNER in (row.enabled_scanners or ())
     }
 
 
@@ -228,10 +230,44 @@ def scan_checkout(
     compile the whole store.
     """
     inventory = collect(checkout, project.dependency_files or None)
+    if inventory.failed:
+        _keep_previous(session, project.id, inventory)
     save_inventory(session, project.id, inventory, scan_run.id if scan_run is not None else None)
     if index is None:
         index = load_index(session, {d.name for d in inventory.dependencies})
     return evaluate(inventory.dependencies, index), inventory
+
+
+def _keep_previous(session: Session, project_id: int, inventory: Inventory) -> None:
+    """Carry over what the last reading found in files that cannot be read now.
+
+    A lock file broken by a bad merge must not make its vulnerable packages look fixed: the
+    dependencies last read from it stay in the inventory (and the problem is recorded) until the
+    file reads again.
+    """
+    previous = latest_inventories(session, [project_id], any_scanner=True).get(project_id)
+    if previous is None:
+        return
+    failed = set(inventory.failed)
+    kept = [
+        Dependency(
+            name=row.name,
+            version=row.version,
+            source=row.source,
+            specifier=row.specifier or "",
+            direct=row.direct,
+            dev=row.dev,
+            line=row.line,
+            note="previous reading",
+        )
+        for row in inventory_rows(session, [previous])[previous]
+        if row.source in failed
+    ]
+    if kept:
+        inventory.dependencies.extend(kept)
+        inventory.problems.append(
+            f"kept {len(kept)} dependencies from the previous reading of {', '.join(sorted(failed))}"
+        )
 
 
 @dataclass

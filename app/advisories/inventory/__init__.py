@@ -116,6 +116,7 @@ def collect(root: Path, files: Sequence[str] | None = None) -> Inventory:
             deps, read, problems = read_file(root, rel)
         except InventoryError as exc:
             inventory.problems.append(str(exc))
+            inventory.failed.append(rel)
             continue
         inventory.problems.extend(p for p in problems if p not in inventory.problems)
         for source in read:

@@ -71,6 +71,8 @@ class Inventory:
     dependencies: list[Dependency] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Files that could not be read at all: their findings must not be closed as if fixed.
+    failed: list[str] = field(default_factory=list)
 
 
 def table(value: Any) -> dict[str, Any]:

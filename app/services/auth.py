@@ -201,7 +201,7 @@ def change_password(
         "authn_password_change",
         object_type="user",
         object_id=user.id,
-        after={"other_sessions_ended": ended},
+        after={"signed_out_elsewhere": ended},
     )
     return ended
 

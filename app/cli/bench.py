@@ -15,6 +15,7 @@ BENCH_COMMANDS: tuple[str, ...] = (
     "app.cli.bench_web",
     "app.cli.bench_importers",
     "app.cli.bench_fuzz",
+    "app.cli.bench_advisories",
 )
 
 

@@ -97,5 +97,6 @@ class WorkerPool:
             with self._lock:
                 for event in self._inflight.values():
                     event.set()
-        self._thread.join(timeout=timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout=timeout)
         self._executor.shutdown(wait=True, cancel_futures=True)

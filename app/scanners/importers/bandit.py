@@ -6,6 +6,7 @@ syntax error hides every finding in it), so ingestion closes nothing on it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,8 +17,10 @@ from app.scanners.importers.fields import as_list, as_map, cwe_ids, maps, opt_ma
 from app.scanners.severity import map_severity
 
 FORMAT = "bandit"
-# Checks whose reported code line is the hard-coded secret itself: the snippet is not kept.
+# Checks whose reported code line and message carry the hard-coded secret itself ("Possible
+# hardcoded password: 'hunter2'"): the snippet is dropped and the quoted value masked.
 SECRET_RULES = frozenset({"B105", "B106", "B107"})
+_QUOTED = re.compile(r"""(['"]).*\1""", re.DOTALL)
 
 
 def sniff(document: Any) -> bool:
@@ -41,6 +44,10 @@ def _finding(item: Mapping[str, Any]) -> NormalizedFinding:
     cwe = opt_map(item, "issue_cwe", FORMAT, "results[].issue_cwe")
     line_range = [pos_int(v) for v in as_list(item.get("line_range"), FORMAT, "results[].line_range")]
     end_lines = [v for v in line_range if v is not None]
+    secret = test_id in SECRET_RULES
+    issue_text = text(item.get("issue_text")).strip()
+    if secret:
+        issue_text = _QUOTED.sub("'<redacted>'", issue_text)
     return NormalizedFinding(
         scanner="bandit",
         rule_id=canonical_rule_id("bandit", test_id),
@@ -48,13 +55,13 @@ def _finding(item: Mapping[str, Any]) -> NormalizedFinding:
         category="security",
         severity=map_severity("bandit", opt_text(item.get("issue_severity"))),
         confidence=(opt_text(item.get("issue_confidence")) or "").lower() or None,
-        title=text(item.get("issue_text")).strip() or f"{test_name or test_id}",
-        message=text(item.get("issue_text")),
+        title=issue_text or test_name or test_id,
+        message=issue_text,
         path=clean_path(opt_text(item.get("filename"))),
         line=pos_int(item.get("line_number")),
         column=pos_int(item.get("col_offset")),
         end_line=max(end_lines) if end_lines else None,
-        snippet=None if test_id in SECRET_RULES else opt_text(item.get("code")),
+        snippet=None if secret else opt_text(item.get("code")),
         cwe=cwe_ids(cwe.get("id")),
         extras={"test_name": test_name, "more_info": text(item.get("more_info"))},
     )

@@ -13,4 +13,4 @@ def quietest_shell(cmd):
     return subprocess.call(cmd, shell=True)  # nosemgrep: vigil-subprocess-shell-true
 
 
-API_TOKEN = "ghp_sample0000000000000000000000000000"  # pragma: allowlist secret
+db_password = "Zx9-sample-allowlisted-pass"  # pragma: allowlist secret

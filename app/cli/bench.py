@@ -12,10 +12,12 @@ import click
 
 BENCH_COMMANDS: tuple[str, ...] = (
     "app.cli.bench_reports",
+    "app.cli.bench_ingest",
     "app.cli.bench_web",
     "app.cli.bench_importers",
     "app.cli.bench_fuzz",
     "app.cli.bench_advisories",
+    "app.cli.bench_scheduling",
 )
 
 

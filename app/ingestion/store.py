@@ -16,6 +16,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.ingestion.bulk import executemany
 from app.ingestion.fingerprint import package_key
 from app.models import Finding, FindingDetection, FindingStatus, FindingStatusHistory
 
@@ -151,13 +152,17 @@ def load_sla(session: Session, ids: Sequence[int]) -> dict[int, tuple[datetime |
     return result
 
 
-def _upsert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
+def _upsert(dialect: str, columns: Sequence[str]) -> Any:
     stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(FINDING)
+    stmt = stmt.values({c: bindparam(c) for c in columns})
     return stmt.on_conflict_do_update(
         index_elements=["project_id", "fingerprint"],
         set_={name: stmt.excluded[name] for name in DISPLAY_COLUMNS},
-    ).returning(FINDING.c.id, FINDING.c.fingerprint)
+    )
+
+
+def _insert(table: Table, rows: Sequence[dict[str, Any]]) -> Any:
+    return insert(table).values({c: bindparam(c) for c in rows[0]})
 
 
 def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
@@ -175,17 +180,26 @@ def _grouped_updates(session: Session, table: Any, key: str, changes: list[dict[
         stmt = (
             update(table).where(table.c[key] == bindparam("b_id")).values({c: bindparam(c) for c in columns})
         )
-        for chunk in _chunks(rows):
-            session.connection().execute(stmt, list(chunk))
+        executemany(session.connection(), stmt, rows)
 
 
 def write_seen(session: Session, plan: Plan, existing: Existing) -> None:
     """Upsert every seen finding, apply lifecycle changes, then record which scanners saw what."""
-    upsert = _upsert(session)
     conn = session.connection()
-    for chunk in _chunks(plan.rows):
-        for fid, fingerprint in conn.execute(upsert, list(chunk)):
-            plan.ids[fingerprint] = fid
+    if plan.rows:
+        dialect = conn.dialect.name
+        if dialect == "postgresql":
+            upsert = _upsert(dialect, list(plan.rows[0])).returning(FINDING.c.id, FINDING.c.fingerprint)
+            for chunk in _chunks(plan.rows):
+                plan.ids.update((fp, fid) for fid, fp in conn.execute(upsert, list(chunk)))
+        else:
+            # The driver's executemany returns no rows: read the ids back (the project is locked).
+            executemany(conn, _upsert(dialect, list(plan.rows[0])), plan.rows)
+            wanted = {row["fingerprint"] for row in plan.rows}
+            ids = conn.execute(
+                select(FINDING.c.fingerprint, FINDING.c.id).where(FINDING.c.project_id == plan.project_id)
+            )
+            plan.ids.update((fp, fid) for fp, fid in ids if fp in wanted)
     if plan.changes:
         _grouped_updates(session, FINDING, "id", plan.changes)
     for fingerprint, row in plan.new_histories:
@@ -218,8 +232,8 @@ def _write_detections(session: Session, plan: Plan, existing: Existing) -> None:
             else:
                 (touch if known[scanner] else revive).append({"b_id": fid, "b_scanner": scanner})
     conn = session.connection()
-    for chunk in _chunks(inserts):
-        conn.execute(insert(DETECTION), list(chunk))
+    if inserts:
+        executemany(conn, _insert(DETECTION, inserts), inserts)
     values = {"last_seen": plan.now, "last_run_id": plan.run_id}
     if touch and len({t["b_scanner"] for t in touch}) == 1:
         # One scanner (the usual report): one set-based statement instead of one per finding.
@@ -244,8 +258,7 @@ def _write_detections(session: Session, plan: Plan, existing: Existing) -> None:
             .where(DETECTION.c.finding_id == bindparam("b_id"), DETECTION.c.scanner == bindparam("b_scanner"))
             .values(**values, **extra)
         )
-        for chunk in _chunks(rows):
-            conn.execute(stmt, list(chunk))
+        executemany(conn, stmt, rows)
 
 
 def close_missing(session: Session, plan: Plan, existing: Existing, scanners: set[str]) -> int:
@@ -290,14 +303,12 @@ def close_missing(session: Session, plan: Plan, existing: Existing, scanners: se
             .where(DETECTION.c.finding_id == bindparam("b_id"), DETECTION.c.scanner == bindparam("b_scanner"))
             .values(active=False)
         )
-        for chunk in _chunks(deactivate):
-            conn.execute(stmt, list(chunk))
+        executemany(conn, stmt, deactivate)
     if fixed:
         _grouped_updates(session, FINDING, "id", fixed)
     return len(fixed)
 
 
 def write_history(session: Session, plan: Plan) -> None:
-    conn = session.connection()
-    for chunk in _chunks(plan.histories):
-        conn.execute(insert(HISTORY), list(chunk))
+    if plan.histories:
+        executemany(session.connection(), _insert(HISTORY, plan.histories), plan.histories)

@@ -65,6 +65,9 @@ def test_findings_list_detail_and_triage_form(database: Database, logged_in: Any
     assert listing.status_code == 200 and "Shell injection in deploy" in html
     fragment = client.get("/findings?severity=high", headers=HTMX).get_data(as_text=True)
     assert "<html" not in fragment and "Shell injection in deploy" in fragment
+    # Back/forward after hx-push-url: htmx asks again with HX-History-Restore-Request: the whole page.
+    restore = client.get("/findings?severity=high", headers={**HTMX, "HX-History-Restore-Request": "true"})
+    assert "<html" in restore.get_data(as_text=True)
     assert client.get("/findings?severity=urgent").status_code == 400
     assert client.get("/findings?cursor=garbage").status_code == 400
     detail = client.get(f"/findings/{ids['finding']}")

@@ -16,7 +16,9 @@ from app.web.access import is_htmx
 
 def page(page_template: str, fragment_template: str, status: int = 200, **context: Any) -> Response:
     boosted = request.headers.get("HX-Boosted") == "true"
-    template = fragment_template if is_htmx() and not boosted else page_template
+    # Back/forward after hx-push-url: htmx (no history cache) asks for the whole page again.
+    restore = request.headers.get("HX-History-Restore-Request") == "true"
+    template = fragment_template if is_htmx() and not boosted and not restore else page_template
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response

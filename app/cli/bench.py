@@ -18,6 +18,7 @@ BENCH_COMMANDS: tuple[str, ...] = (
     "app.cli.bench_fuzz",
     "app.cli.bench_advisories",
     "app.cli.bench_scheduling",
+    "app.cli.bench_scanners",
 )
 
 

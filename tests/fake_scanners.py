@@ -40,7 +40,7 @@ class FakeScanner:
         findings = [
             NormalizedFinding(
                 scanner=self.name,
-                rule_id=f"FAKE{i:03d}",
+                rule_id=f"{self.name.upper()}-{i:03d}",
                 tool_rule_id=f"F{i}",
                 category="security",
                 severity="high",

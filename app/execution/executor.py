@@ -31,6 +31,7 @@ from app.execution.scanning import (
 from app.models import Project, ScanRun
 from app.models.base import RunOutcome, RunStatus, utcnow
 from app.services import scans
+from app.services.inline_suppressions import record_inline_suppressions
 from app.sources import Checkout, prepare_checkout, run_dir
 
 log = logging.getLogger("vigil.execution")
@@ -205,6 +206,8 @@ def _finish(
         reason = getattr(result, "error", None) or f"the scanner failed (exit code {run.exit_code})"
         scans.finish(session, run, RunStatus.FAILED, error=reason)
         return RunStatus.FAILED
+    # The inline suppression comments the scanner saw, stored per run for the project's trend.
+    record_inline_suppressions(session, run, getattr(result, "suppressions", ()) or ())
     return _ingest(session, run, list(getattr(result, "findings", ()) or ()), checkout, now)
 
 

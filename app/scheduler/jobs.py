@@ -25,6 +25,9 @@ from app.scheduler.due import Decision, schedule_due
 from app.services import scan_health, scans
 from app.services.actor import Actor
 from app.services.exception_expiry import ExpirySummary, expire_due
+from app.services.exception_policy import ExpiryPolicy
+from app.services.exception_review import DailyReview, run_daily
+from app.services.notifications import Notifier
 
 log = logging.getLogger("vigil.scheduler")
 SYSTEM = Actor.system("scheduler")
@@ -50,6 +53,13 @@ def due_scans(
 def exception_expiry(database: Database, now: datetime | None = None) -> ExpirySummary:
     with database.transaction() as session:
         return expire_due(session, now or utcnow(), SYSTEM)
+
+
+def exception_review(database: Database, settings: Settings, now: datetime | None = None) -> DailyReview:
+    """Daily accepted-risk review: remind owners, mark stale exceptions, flag fixable advisories."""
+    notifier = Notifier.from_settings(settings)
+    with database.transaction() as session:
+        return run_daily(session, notifier, ExpiryPolicy.from_settings(settings), now or utcnow())
 
 
 @dataclass(frozen=True)

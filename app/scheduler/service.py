@@ -120,6 +120,11 @@ class SchedulerService:
             id="exception_expiry",
         )
         scheduler.add_job(
+            self._guard(lambda: jobs.exception_review(self.database, self.settings)),
+            CronTrigger.from_crontab("0 7 * * *", timezone="UTC"),
+            id="exception_review",
+        )
+        scheduler.add_job(
             self._guard(lambda: jobs.advisory_reevaluation(self.database)),
             IntervalTrigger(seconds=ADVISORY_SECONDS),
             id="advisory_reevaluation",

@@ -1,14 +1,13 @@
 """Inline suppressions: ``# nosec``, ``# noqa: S…``, ``nosemgrep``, ``pragma: allowlist secret``.
 
 Each is an exception nobody approved and nobody will be reminded of. Scanners report the ones
-they saw (``ScanResult.inline_suppressions``); this module stores them per scan run, so a project
+they saw (``ScanResult.suppressions``); this module stores them per scan run, so a project
 page can list the current ones and show whether their number grows. A project can switch them
 off (``ignore_inline_suppressions``), after which each needs a real, expiring exception.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,23 +18,19 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from app.models import InlineSuppression, Project, ScanRun
+from app.scanners.suppressions import PATTERNS
 from app.services import audit
 from app.services.actor import Actor
 from app.services.permissions import NotFound, require, require_project
 
-KINDS = ("nosec", "noqa", "nosemgrep", "allowlist-secret")
-_PATTERNS = (
-    ("allowlist-secret", re.compile(r"pragma:\s*allowlist[ -]secret", re.I)),
-    ("nosemgrep", re.compile(r"\bnosemgrep\b", re.I)),
-    ("nosec", re.compile(r"#\s*nosec\b", re.I)),
-    ("noqa", re.compile(r"#\s*noqa\s*:\s*[^#]*\bS\d{3}", re.I)),
-)
+# The scanners' own definition of each kind: one set of patterns for counting and classifying.
+KINDS = tuple(PATTERNS)
 MAX_PER_RUN = 50_000
 
 
 def classify(comment: str) -> str | None:
     """Which kind of suppression a source comment is, or None for an ordinary comment."""
-    for kind, pattern in _PATTERNS:
+    for kind, pattern in PATTERNS.items():
         if pattern.search(comment):
             return kind
     return None

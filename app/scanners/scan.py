@@ -58,8 +58,11 @@ class ScanOptions:
     def from_settings(cls, settings: Any, **overrides: Any) -> ScanOptions:
         """Options with limits from ``Settings.scan_*``; project fields passed as keyword arguments."""
         for key in ("exclude_paths", "dependency_files", "quality_rules"):
-            if key in overrides and overrides[key] is not None:
-                overrides[key] = tuple(overrides[key])
+            if key in overrides:
+                if overrides[key] is None:
+                    del overrides[key]  # the project did not set it: keep the default
+                else:
+                    overrides[key] = tuple(overrides[key])
         return cls(limits=Limits.from_settings(settings), **overrides)
 
     def with_limits(self, **changes: Any) -> ScanOptions:

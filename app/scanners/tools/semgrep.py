@@ -5,6 +5,9 @@ without them semgrep waits about a minute and a half on the network before doing
 ``--project-root .`` makes semgrep scan the checkout as a plain folder: inside a git work tree it
 would otherwise scan only *tracked* files and silently report nothing for the rest.
 ``--no-rewrite-rule-ids`` keeps rule ids independent of where Vigil is installed.
+Known limit: when the repository has no ``.semgrepignore``, semgrep applies its built-in default
+ignore list (test folders, vendored code, ...) and cannot be told otherwise without writing into the
+checkout; bandit and ruff still cover those folders.
 
 Exit codes: 0 ran (with or without findings), anything else is an error. ``errors[]`` in the output
 (unparsable files, rule errors) make the run incomplete, hence failed: semgrep did not look at

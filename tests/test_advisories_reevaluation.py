@@ -142,6 +142,21 @@ def test_exception_on_an_advisory_that_gains_a_fix_is_flagged(session: Session) 
     assert exception.needs_review and "2.31.0" in (exception.review_reason or "")
 
 
+def test_reevaluation_limited_to_projects_using_changed_packages(session: Session) -> None:
+    service.import_advisories(session, ADMIN, FIXTURES / "osv-v1")
+    shop, api = _projects(session)
+    sbom = Project(name="frontend", local_path=str(FIXTURES / "projects" / "sbom"))
+    session.add(sbom)
+    session.flush()
+    service.scan_checkout(session, sbom, FIXTURES / "projects" / "sbom")
+    assert service.reevaluate_all(session, ADMIN, now=NOW).projects == 3
+    changed = service.import_advisories(session, ADMIN, FIXTURES / "osv-v2").changed_packages
+    limited = service.reevaluate_all(session, ADMIN, packages=changed, now=NOW + timedelta(days=1))
+    runs = session.scalars(select(ScanRun.project_id).where(ScanRun.id.in_(limited.run_ids))).all()
+    assert sorted(runs) == sorted([shop, api])  # the SBOM project uses none of requests/flask/urllib3
+    assert (limited.new, limited.fixed) == (2, 1)
+
+
 def test_nothing_to_reevaluate_without_inventories(session: Session) -> None:
     service.import_advisories(session, ADMIN, FIXTURES / "osv-v1")
     summary = service.reevaluate_all(session, ADMIN)

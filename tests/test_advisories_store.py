@@ -55,6 +55,7 @@ def test_import_is_incremental_by_modified_time(session: Session, tmp_path: Path
     assert newer.newest_modified == datetime(2024, 3, 1, tzinfo=UTC)
     assert newer.gained_fixes["CVE-2023-32681"] == ["2.31.0"]
     assert "PYSEC-2023-62" not in newer.gained_fixes  # withdrawn, not fixed
+    assert newer.changed_packages == {"flask", "requests", "urllib3"}
 
     index = service.load_index(session)
     assert not index.knows("flask")  # its only advisory was withdrawn

@@ -140,12 +140,13 @@ def _unpinned(name: str, package: _Package, index: AdvisoryIndex) -> NormalizedF
 def evaluate(deps: Iterable[DependencyLike], index: AdvisoryIndex) -> list[NormalizedFinding]:
     """All dependency findings for one project's inventory."""
     packages: dict[str, _Package] = {}
+    known = index.by_package
     for dep in deps:
-        packages.setdefault(dep.name, _Package()).deps.append(dep)
+        # Most dependencies have no advisory at all: drop them before any grouping work.
+        if dep.name in known or index.knows(dep.name):
+            packages.setdefault(dep.name, _Package()).deps.append(dep)
     findings: list[NormalizedFinding] = []
     for name in sorted(packages):
-        if not index.knows(name):
-            continue
         package = packages[name]
         versions = package.versions
         if not versions:

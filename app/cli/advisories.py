@@ -42,9 +42,10 @@ def import_cmd(path: Path, no_reevaluate: bool) -> None:
     if no_reevaluate:
         click.echo("re-evaluation skipped (--no-reevaluate)")
         return
-    result = advisory_service.reevaluate_all(database(), console_actor())
+    result = advisory_service.reevaluate_all(database(), console_actor(), packages=summary.changed_packages)
     click.echo(
-        f"re-evaluated {result.projects} projects ({result.dependencies} dependencies): "
+        f"re-evaluated {result.projects} projects using the {len(summary.changed_packages)} changed "
+        f"packages ({result.dependencies} dependencies): "
         f"{result.new} new, {result.fixed} fixed, {result.reopened} reopened findings"
     )
     if result.flagged_exceptions:

@@ -325,21 +325,23 @@ def reevaluate_all(
     actor: Actor,
     *,
     project_ids: Sequence[int] | None = None,
+    packages: Iterable[str] | None = None,
     index: AdvisoryIndex | None = None,
     now: datetime | None = None,
 ) -> ReevaluationSummary:
     """Re-match every stored inventory against the store, through ingestion, without any scan.
 
-    Given a Database, each project is ingested in its own transaction (one project's failure does
-    not undo the others and the write lock is never held for the whole run); given a Session,
-    everything happens in the caller's transaction.
+    ``packages`` (an import's ``changed_packages``) limits the work to inventories that contain one
+    of them: no other project's result can differ. Given a Database, each project is ingested in its
+    own transaction (one project's failure does not undo the others and the write lock is never held
+    for the whole run); given a Session, everything happens in the caller's transaction.
     """
     require(actor, "advisory.manage")
     now = now or utcnow()
     if isinstance(target, Session):
-        return _reevaluate(target, actor, project_ids, index, now)
+        return _reevaluate(target, actor, project_ids, packages, index, now)
     with target.reader() as reader:
-        latest = latest_inventories(reader, project_ids)
+        latest = _affected(reader, latest_inventories(reader, project_ids), packages)
         index = index or load_index(reader)
         rows = inventory_rows(reader, list(latest.values()))
     summary = ReevaluationSummary(store_version=index.version or None)
@@ -354,14 +356,37 @@ def reevaluate_all(
     return summary
 
 
+def _affected(session: Session, latest: dict[int, int], packages: Iterable[str] | None) -> dict[int, int]:
+    """The inventories among ``latest`` that depend on any of ``packages`` (all when None)."""
+    if packages is None:
+        return latest
+    names = sorted(set(packages))
+    wanted = sorted(latest.values())
+    hit: set[int] = set()
+    for start in range(0, len(names), 500):
+        for first in range(0, len(wanted), 500):
+            hit.update(
+                session.scalars(
+                    select(DEPENDENCY.c.inventory_id)
+                    .where(
+                        DEPENDENCY.c.name.in_(names[start : start + 500]),
+                        DEPENDENCY.c.inventory_id.in_(wanted[first : first + 500]),
+                    )
+                    .distinct()
+                )
+            )
+    return {project: inventory for project, inventory in latest.items() if inventory in hit}
+
+
 def _reevaluate(
     session: Session,
     actor: Actor,
     project_ids: Sequence[int] | None,
+    packages: Iterable[str] | None,
     index: AdvisoryIndex | None,
     now: datetime,
 ) -> ReevaluationSummary:
-    latest = latest_inventories(session, project_ids)
+    latest = _affected(session, latest_inventories(session, project_ids), packages)
     index = index or load_index(session)
     rows = inventory_rows(session, list(latest.values()))
     summary = ReevaluationSummary(store_version=index.version or None)

@@ -49,6 +49,8 @@ class ImportSummary:
     problems: list[str] = field(default_factory=list)
     # id (and aliases) -> fixed versions that appeared in this import for an already known advisory
     gained_fixes: dict[str, list[str]] = field(default_factory=dict)
+    # Packages whose advisories changed: only projects depending on them can see different results.
+    changed_packages: set[str] = field(default_factory=set)
 
     @property
     def changed(self) -> bool:
@@ -173,6 +175,16 @@ def import_advisories(
             summary.newest_modified = record.modified
     summary.added, summary.updated = len(inserts), len(updates)
 
+    for values in (*inserts, *updates):
+        summary.changed_packages.update(a["name"] for a in values["affected"])
+    for chunk in _chunks(updates):
+        summary.changed_packages.update(
+            session.scalars(
+                select(ADVISORY_PACKAGE.c.package).where(
+                    ADVISORY_PACKAGE.c.advisory_id.in_([r["b_id"] for r in chunk])
+                )
+            )
+        )
     packages: list[dict[str, Any]] = []
     for chunk in _chunks(inserts):
         ids = session.execute(insert(table).returning(table.c.id, table.c.osv_id), chunk).all()

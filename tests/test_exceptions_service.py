@@ -23,6 +23,7 @@ from app.services import exceptions as svc
 from app.services import gate
 from app.services.actor import Actor
 from app.services.exception_effects import blocking_findings
+from app.services.exception_expiry import expire_due
 from app.services.exception_policy import ExceptionInputError, ExpiryPolicy, parse_max_days
 from app.services.permissions import NotFound, PermissionDenied
 from tests.exception_helpers import actor_for, finding, finding_request, project, user
@@ -75,8 +76,9 @@ def test_done_when_request_approve_gate_expire_reopen_all_audited(session: Sessi
     assert [b.id for b in result.blocking] == [other.id]
 
     later = now + timedelta(days=61)
-    reopened = svc.expire(session, Actor.system("exception-expiry"), exc, later)
-    assert reopened == 1
+    assert expire_due(session, now + timedelta(days=59)).expired == []  # not yet
+    summary = expire_due(session, later)  # the scheduler's expiry job, time moved past the date
+    assert summary.expired == [exc.id] and summary.reopened_findings == 1
     assert exc.state is ExceptionState.EXPIRED
     assert target.status is FindingStatus.OPEN and target.exception_id is None
     # The SLA clock did not run while the risk was accepted: the due date moved by the paused time.

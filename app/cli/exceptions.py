@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cli.context import console_actor, settings, transaction
-from app.models import ActorType, ExceptionScope, ExceptionState, ProjectMember, RiskException, User
+from app.models import ActorType, ExceptionScope, ExceptionState, ProjectMember, User
 from app.security import clock
 from app.services import exception_review as review
 from app.services import exceptions as svc
@@ -23,6 +23,7 @@ from app.services import exceptions_as_code as as_code
 from app.services import notifications
 from app.services import projects as project_service
 from app.services.actor import Actor
+from app.services.exception_expiry import expire_due
 from app.services.exception_policy import ExceptionInputError, ExpiryPolicy
 from app.services.permissions import ALL_PROJECT_ROLES, NotFound, PermissionDenied
 
@@ -199,17 +200,12 @@ def renew_cmd(exception_id: int, username: str, expires: str, justification: str
 
 @exceptions_group.command("expire")
 def expire_cmd() -> None:
-    """Expire every active exception past its date now (the scheduler does this daily)."""
-    now = clock.now()
-    system = Actor.system("exception-expiry")
+    """Expire every active exception past its date now (the scheduler does this on its own)."""
     with transaction() as session:
-        due = session.scalars(
-            select(RiskException).where(
-                RiskException.state == ExceptionState.ACTIVE, RiskException.expires_at <= now
-            )
-        ).all()
-        reopened = sum(svc.expire(session, system, exc, now) for exc in due)
-    click.echo(f"expired {len(due)} exception(s); {reopened} finding(s) reopened")
+        summary = expire_due(session, clock.now(), Actor.system("exception-expiry"))
+    click.echo(
+        f"expired {len(summary.expired)} exception(s); {summary.reopened_findings} finding(s) reopened"
+    )
 
 
 @exceptions_group.command("remind")

@@ -121,6 +121,24 @@ GATE_RESULT = {
     },
 }
 
+IMPORT_RESULT = {
+    "type": "object",
+    "required": ["run_id", "project_id", "format", "scanner", "duplicate", "new", "unchanged", "fixed"],
+    "properties": {
+        "run_id": {"type": "integer"},
+        "project_id": {"type": "integer"},
+        "format": {"type": "string"},
+        "scanner": {"type": "string"},
+        "duplicate": {"type": "boolean"},
+        "complete": {"type": "boolean"},
+        "closed_nothing": {"type": "boolean"},
+        **{
+            k: {"type": "integer", "minimum": 0}
+            for k in ("new", "unchanged", "reopened", "fixed", "suppressed", "total")
+        },
+    },
+}
+
 PATHS: dict[str, dict[str, Any]] = {
     "/projects/{project_id}/gate": {
         "get": {
@@ -145,6 +163,39 @@ PATHS: dict[str, dict[str, Any]] = {
                 },
             },
             "x-scope": "gate",
+        }
+    },
+    "/projects/{project_id}/imports": {
+        "post": {
+            "operationId": "importReport",
+            "summary": "Upload a scanner report; the same bytes twice are one run (200 the second time).",
+            "parameters": [_project_id()],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["report"],
+                            "properties": {
+                                "report": {"type": "string", "format": "binary"},
+                                "format": {"type": "string", "default": "auto"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                **{
+                    code: {
+                        "description": text,
+                        "content": {"application/json": {"schema": IMPORT_RESULT}},
+                    }
+                    for code, text in (("200", "Already imported: nothing changed"), ("201", "Imported"))
+                },
+                **_errors(400, 401, 403, 404, 413, 415),
+            },
+            "x-scope": "upload",
         }
     },
     "/reports/{fmt}": {

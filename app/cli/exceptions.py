@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cli.context import console_actor, settings, transaction
-from app.models import ActorType, ExceptionScope, ExceptionState, ProjectMember, User
+from app.models import ActorType, ExceptionScope, ExceptionState, User
 from app.security import clock
 from app.services import exception_review as review
 from app.services import exceptions as svc
@@ -25,7 +25,8 @@ from app.services import projects as project_service
 from app.services.actor import Actor
 from app.services.exception_expiry import expire_due
 from app.services.exception_policy import ExceptionInputError, ExpiryPolicy
-from app.services.permissions import ALL_PROJECT_ROLES, NotFound, PermissionDenied
+from app.services.permissions import NotFound, PermissionDenied
+from app.services.sessions import project_ids_of
 
 
 def user_actor(session: Session, username: str) -> Actor:
@@ -33,11 +34,7 @@ def user_actor(session: Session, username: str) -> Actor:
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None or not user.active:
         raise ExceptionInputError(f"no active user named {username!r}")
-    projects = None
-    if user.role not in ALL_PROJECT_ROLES:
-        projects = frozenset(
-            session.scalars(select(ProjectMember.project_id).where(ProjectMember.user_id == user.id))
-        )
+    projects = project_ids_of(session, user.id, user.role)
     return Actor(type=ActorType.USER, id=user.id, label=user.username, role=user.role, project_ids=projects)
 
 

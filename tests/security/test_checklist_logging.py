@@ -74,6 +74,7 @@ def test_checklist_30_security_actions_write_one_audit_row_each(
     login(client, user.username, "wrong password 12345")
     login(client, user.username, user.password)
     client.get(f"/admin/users/{user.id}")  # authz failure
+    client.post("/logout", data={"csrf_token": get_csrf(client)})
     admin = logged_in(Role.ADMIN)
     admin.post(f"/admin/users/{user.id}/role", data={"role": "approver", "csrf_token": admin.csrf()})  # type: ignore[attr-defined]
     admin.post("/admin/apikeys", data={"name": "ci", "scope": "gate", "csrf_token": admin.csrf()})  # type: ignore[attr-defined]
@@ -86,6 +87,7 @@ def test_checklist_30_security_actions_write_one_audit_row_each(
         "authn_login_fail": ("failure", user.username),
         "authn_login_success": ("success", user.username),
         "authz_fail": ("denied", user.username),
+        "authn_logout": ("success", user.username),
         "user_role_change": ("success", admin.user.username),  # type: ignore[attr-defined]
         "apikey_create": ("success", admin.user.username),  # type: ignore[attr-defined]
         "apikey_revoke": ("success", admin.user.username),  # type: ignore[attr-defined]

@@ -122,9 +122,17 @@ def test_checklist_13_disabled_user_and_terminated_sessions(
     )
     assert ended.status_code == 302
     assert other.get("/account", headers={"Accept": "application/json"}).status_code == 401
+    promoted = logged_in(Role.VIEWER)
+    assert promoted.get("/account").status_code == 200
+    changed = admin.post(
+        f"/admin/users/{promoted.user.id}/role",  # type: ignore[attr-defined]
+        data={"role": "analyst", "csrf_token": admin.csrf()},  # type: ignore[attr-defined]
+    )
+    assert changed.status_code == 302
+    assert promoted.get("/account", headers={"HX-Request": "true"}).status_code == 401
     with database.reader() as db:
         actions = set(db.scalars(select(AuditEvent.action)))
-    assert {"user_disable", "session_terminate_all"} <= actions
+    assert {"user_disable", "session_terminate_all", "user_role_change"} <= actions
 
 
 def test_checklist_14_sensitive_actions_need_fresh_sign_in(

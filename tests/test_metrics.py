@@ -22,7 +22,7 @@ def test_sample_days_keep_charts_to_about_sixty_points() -> None:
         assert days[0] >= today - timedelta(days=window)
 
 
-def test_trend_repeats_the_last_value_over_gaps_and_starts_at_zero() -> None:
+def test_trend_repeats_the_last_value_over_gaps_and_starts_at_the_first_snapshot() -> None:
     days = [date(2026, 1, d) for d in range(1, 6)]
     frame = pd.DataFrame(
         [
@@ -35,10 +35,12 @@ def test_trend_repeats_the_last_value_over_gaps_and_starts_at_zero() -> None:
     )
     by_severity = trends.trend(frame, days, "severity", trends.SEVERITY_ORDER)
     assert list(by_severity.series) == ["critical", "high"]
-    assert by_severity.series["high"] == [0, 5, 5, 3, 3]
-    assert by_severity.series["critical"] == [0, 2, 2, 0, 0]
+    # Starts at the first snapshot (Jan 2); Jan 3 has none and repeats Jan 2.
+    assert by_severity.days == days[1:]
+    assert by_severity.series["high"] == [5, 5, 3, 3]
+    assert by_severity.series["critical"] == [2, 2, 0, 0]
     assert by_severity.latest == {"critical": 0, "high": 3}
-    assert by_severity.datasets[0] == {"label": "critical", "data": [0, 2, 2, 0, 0]}
+    assert by_severity.datasets[0] == {"label": "critical", "data": [2, 2, 0, 0]}
     empty = trends.trend(frame.iloc[0:0], days, "scanner", ("bandit",))
     assert empty.series == {"bandit": [0] * 5}
 

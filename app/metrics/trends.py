@@ -68,7 +68,10 @@ def trend(frame: pd.DataFrame, days: Sequence[date], by: str, order: Sequence[st
         keys = list(order)
         return Trend(days, {k: [0] * len(days) for k in keys})
     table = frame.pivot_table(index="day", columns=by, values="count", aggfunc="sum", fill_value=0)
-    # Leading days (before the first snapshot) stay at zero; gaps after it repeat the last value.
+    # The chart starts at the first snapshot (before it nothing is known, which is not "zero");
+    # gaps after it repeat the last value.
+    first = min(table.index)
+    days = [d for d in days if d >= first] or days[-1:]
     table = table.reindex(days).ffill().fillna(0).astype(int)
     present = [k for k in order if k in table.columns] + sorted(c for c in table.columns if c not in order)
     return Trend(days, {str(k): [int(v) for v in table[k].tolist()] for k in present})

@@ -32,6 +32,7 @@ TRIAGE_MOVES = {
 MAX_BULK = 500
 MAX_REASON = 2000
 COUNT_CAP = 10_000
+MAX_CHOICES = 1000
 PATCHABLE = frozenset({"status", "reason"})
 
 
@@ -46,6 +47,8 @@ class Page:
     next_cursor: str | None
     total: int
     total_capped: bool
+    # The visible projects, for the filter's project picker.
+    project_choices: list[tuple[int, str]]
 
 
 def visible_scope(actor: Actor) -> frozenset[int] | None:
@@ -190,7 +193,11 @@ def list_findings(
     project_ids = {f.project_id for f in items}
     name_rows = session.execute(select(Project.id, Project.name).where(Project.id.in_(project_ids)))
     names = {pid: name for pid, name in name_rows}
-    return Page(items, names, next_cursor, min(total, COUNT_CAP), total > COUNT_CAP)
+    choices = select(Project.id, Project.name).order_by(Project.name).limit(MAX_CHOICES)
+    if scope is not None:
+        choices = choices.where(Project.id.in_(sorted(scope) or [-1]))
+    project_choices = [(pid, name) for pid, name in session.execute(choices)]
+    return Page(items, names, next_cursor, min(total, COUNT_CAP), total > COUNT_CAP, project_choices)
 
 
 def get_finding(session: Session, actor: Actor, finding_id: int) -> Finding:

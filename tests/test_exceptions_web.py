@@ -181,7 +181,7 @@ def test_approval_needs_a_fresh_sign_in(
     token = approver.csrf()
     frozen_clock.travel(timedelta(minutes=16))
     response = approver.post(f"/exceptions/{exception_id}/approve", data={"csrf_token": token})
-    assert response.status_code in (302, 303, 401)
+    assert response.status_code == 302 and "/reauth" in response.headers["Location"]
     assert _state(database, exception_id) is ExceptionState.PENDING
 
 

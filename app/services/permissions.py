@@ -49,6 +49,7 @@ SCOPE_PERMISSIONS: dict[str, frozenset[str]] = {
     "upload": frozenset({"report.upload"}),
     "read": frozenset({"project.view", "finding.view", "scan.view", "exception.view", "report.export"}),
     "gate": frozenset({"gate.check"}),
+    "scan": frozenset({"scan.trigger", "scan.view"}),
 }
 
 ALL_PERMISSIONS = frozenset().union(*ROLE_PERMISSIONS.values(), *SCOPE_PERMISSIONS.values())

@@ -75,7 +75,6 @@ def queue_scans(
 ) -> QueuedScans:
     """Queue one run per scanner (default: the project's enabled scanners) unless one is active."""
     require(actor, "scan.trigger", f"project:{project_id}")
-    require(actor, "project.view")
     require_project(actor, project_id)
     # Lock the project row: two concurrent requests cannot both see "no active run" (PostgreSQL);
     # SQLite write transactions are already serialized by BEGIN IMMEDIATE.

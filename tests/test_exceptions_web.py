@@ -338,3 +338,21 @@ def test_renewal_and_notifications_through_the_pages(
         ).status_code
         == 404
     )
+
+
+def test_hostile_text_is_rendered_escaped(
+    database: Database, logged_in: Login, seeded: dict[str, int]
+) -> None:
+    analyst = logged_in(Role.ANALYST, projects=[seeded["project"]])
+    hostile = '<img src=x onerror=alert(1)> <a hx-get="/admin">x</a>'
+    assert _request(analyst, seeded, justification=hostile, owner=hostile).status_code == 303
+    with database.reader() as session:
+        exception_id = session.scalars(select(RiskException.id)).one()
+    for url, headers in (
+        (f"/exceptions/{exception_id}", {}),
+        (f"/exceptions/{exception_id}", {"HX-Request": "true"}),
+        ("/exceptions", {}),
+    ):
+        body = analyst.get(url, headers=headers).get_data(as_text=True)
+        assert "<img src=x" not in body and 'hx-get="/admin"' not in body
+        assert "&lt;img src=x onerror=alert(1)&gt;" in body

@@ -89,6 +89,19 @@ def test_xml_entities_are_refused(document: bytes) -> None:
         parse_bytes(document, "cyclonedx-xml")
 
 
+def test_deeply_nested_xml_is_refused() -> None:
+    nested = b"<components><component>" * 5000 + b"</component></components>" * 5000
+    document = b'<bom xmlns="http://cyclonedx.org/schema/bom/1.4">' + nested + b"</bom>"
+    with pytest.raises(ReportError, match="XML nested deeper than 200 levels"):
+        parse_bytes(document)
+
+
+def test_empty_document_needs_an_explicit_format() -> None:
+    with pytest.raises(ReportError, match="name the format"):
+        parse_bytes(b"[]")
+    assert parse_bytes(b"[]", "gitleaks").findings == []
+
+
 @pytest.mark.parametrize("cut", [10, 200, 700])
 def test_truncated_reports(cut: int) -> None:
     for name in ("dependency_check.xml", "trivy_results.json", "sarif_codeql.sarif"):

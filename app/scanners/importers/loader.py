@@ -55,6 +55,8 @@ def decode(data: bytes, fmt: str) -> tuple[str, Any]:
 def detect(media: str, document: Any) -> Importer:
     """The first importer (registry order) whose sniffer recognises the decoded document."""
     candidates = [imp for imp in IMPORTERS.values() if imp.media == media]
+    if document == [] or document == {}:
+        raise ReportError(AUTO, "an empty document is a valid report for several formats: name the format")
     for importer in candidates:
         try:
             if importer.sniff(document):

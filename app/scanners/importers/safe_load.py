@@ -189,7 +189,7 @@ def loads_xml(data: bytes, fmt: str) -> Element:
     if not data.strip():
         raise ReportError(fmt, "report is empty")
     try:
-        return defused_fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        root = defused_fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise ReportError(
             fmt, f"XML refused: {type(exc).__name__} (entities and DTDs are not allowed)"
@@ -198,6 +198,20 @@ def loads_xml(data: bytes, fmt: str) -> Element:
         raise ReportError(fmt, f"not well-formed XML: {str(exc)[:200]}") from None
     except (RecursionError, MemoryError, ValueError):
         raise ReportError(fmt, "XML too deeply nested or too large to parse") from None
+    if _xml_depth_exceeds(root, LIMITS.max_depth):
+        raise ReportError(fmt, f"XML nested deeper than {LIMITS.max_depth} levels")
+    return root
+
+
+def _xml_depth_exceeds(root: Element, limit: int) -> bool:
+    """Iterative depth check, so importers that walk elements recursively stay within the stack."""
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in element)
+    return False
 
 
 def load_xml(path: Path, fmt: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Element:

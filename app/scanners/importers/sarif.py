@@ -358,6 +358,8 @@ def sniff(doc: Any) -> bool:
 
 def parse(doc: Any) -> ParsedReport:
     root = as_map(doc, FORMAT, "document")
+    if "runs" not in root:
+        raise ReportError(FORMAT, "no runs array: not a SARIF log")
     version = root.get("version")
     if version is not None and not str(version).startswith("2."):
         raise ReportError(FORMAT, f"SARIF version {text(version, 20)!r} is not supported (2.1.0 expected)")

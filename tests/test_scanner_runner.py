@@ -103,14 +103,16 @@ def test_cancel_event_kills_the_running_tool(tmp_path: Path) -> None:
     checkout = tmp_path / "repo"
     checkout.mkdir()
     cancel = threading.Event()
-    timer = threading.Timer(0.5, cancel.set)
-    timer.start()
-    try:
-        result = _fake_bandit(tool).run(checkout, ScanOptions(work_dir=tmp_path / "work", cancel=cancel))
-    finally:
-        timer.cancel()
+
+    def cancel_once_started() -> None:  # like the scheduler's cancel button, pressed mid-run
+        _wait_for(tmp_path / "bin" / "pids.json", seconds=30)
+        cancel.set()
+
+    canceller = threading.Thread(target=cancel_once_started)
+    canceller.start()
+    result = _fake_bandit(tool).run(checkout, ScanOptions(work_dir=tmp_path / "work", cancel=cancel))
+    canceller.join()
     assert result.cancelled and result.status == "cancelled" and result.outcome is Outcome.FAILED
-    _wait_for(tmp_path / "bin" / "pids.json")
     pids = json.loads((tmp_path / "bin" / "pids.json").read_text())
     time.sleep(0.2)
     assert all(process_gone(pid) for pid in pids)

@@ -121,7 +121,13 @@ def _build(session: Session, actor: Actor, req: ExceptionRequest) -> list[RiskEx
             raise ExceptionInputError("a finding exception needs an existing finding")
         require_project(actor, finding.project_id)
         return [
-            RiskException(scope=req.scope, finding_id=finding.id, project_id=finding.project_id, **common)
+            RiskException(
+                scope=req.scope,
+                finding_id=finding.id,
+                project_id=finding.project_id,
+                severity=finding.severity,
+                **common,
+            )
         ]
     if req.scope is ExceptionScope.ADVISORY:
         advisory = scope.normalize_advisory(req.advisory_id or "")
@@ -167,7 +173,8 @@ def request_exception(
     # Severity comes from what the scope covers now, accepted findings included (renewals).
     statuses = (FindingStatus.OPEN, FindingStatus.ACCEPTED)
     matched = [f for row in rows for f in effects.matching_findings(session, row, statuses=statuses)]
-    severity = effects.worst_severity(matched)
+    # A single finding keeps its own severity even when it is not open (a fixed one may come back).
+    severity = effects.worst_severity(matched) or rows[0].severity
     expires_at = req.expires_at
     if req.clamp_expiry and (expires_at is None or expires_at > policy.latest_expiry(severity, now)):
         expires_at = policy.latest_expiry(severity, now)

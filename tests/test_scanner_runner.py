@@ -38,9 +38,7 @@ def _wait_for(path: Path, seconds: float = 10) -> None:
 
 def test_checklist_37_timeout_kills_the_tool_and_its_child(tmp_path: Path) -> None:
     tool = make_fake_tool(tmp_path / "bin", mode="sleep_with_child")
-    result = run_tool(
-        [str(tool)], cwd=tmp_path, work_dir=tmp_path / "work", limits=Limits(timeout_seconds=1.5)
-    )
+    result = run_tool([str(tool)], cwd=tmp_path, work_dir=tmp_path / "work", limits=Limits(timeout_seconds=4))
     pids = json.loads((tmp_path / "bin" / "pids.json").read_text())
     assert result.timed_out and result.stopped and result.exit_code is None
     assert "timed out" in (result.reason or "")
@@ -55,7 +53,7 @@ def test_checklist_37_timed_out_scan_is_marked_timed_out_never_clean(tmp_path: P
     tool = make_fake_tool(tmp_path / "bin", mode="sleep_with_child")
     checkout = tmp_path / "repo"
     checkout.mkdir()
-    options = ScanOptions(work_dir=tmp_path / "work").with_limits(timeout_seconds=1.5)
+    options = ScanOptions(work_dir=tmp_path / "work").with_limits(timeout_seconds=4)
     result = _fake_bandit(tool).run(checkout, options)
     pids = json.loads((tmp_path / "bin" / "pids.json").read_text())
     assert result.outcome is Outcome.FAILED

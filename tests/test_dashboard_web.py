@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.db import Database
-from app.models import Finding, utcnow
+from app.models import AuditEvent, Finding, Project, RunStatus, ScanRun, utcnow
 from tests.finding_helpers import add_finding, add_project, add_run, add_snapshot
 
 HTMX = {"HX-Request": "true"}
@@ -104,3 +104,48 @@ def test_projects_and_scan_pages(database: Database, logged_in: Any) -> None:
     assert "bandit exited with status 2" in run and "Traceback: boom" in run
     assert 'hx-trigger="every 2s"' not in run  # a finished run does not poll
     assert "payments" in client.get("/scans?status=failed").get_data(as_text=True)
+
+
+def test_schedule_edit_is_validated_and_admin_only(database: Database, logged_in: Any) -> None:
+    ids = _seed(database)
+    admin: FlaskClient = logged_in("admin")
+    url = f"/projects/{ids['project']}/schedule"
+    token = admin.csrf()
+    for cron, zone in (("61 2 * * *", "UTC"), ("0 2 * *", "UTC"), ("0 2 * * *", "Mars/Olympus")):
+        bad = admin.post(url, data={"cron": cron, "timezone": zone, "enabled": "on", "csrf_token": token})
+        assert bad.status_code == 400, (cron, zone)
+    ok = admin.post(url, data={"cron": "30 3 * * 1-5", "timezone": "Europe/Berlin", "csrf_token": token})
+    assert ok.status_code == 302
+    with database.reader() as s:
+        project = s.get(Project, ids["project"])
+        assert project is not None
+        assert (project.schedule_cron, project.timezone, project.schedule_enabled) == (
+            "30 3 * * 1-5",
+            "Europe/Berlin",
+            False,
+        )
+        assert s.scalar(select(AuditEvent.id).where(AuditEvent.action == "project_schedule")) is not None
+    analyst: FlaskClient = logged_in("analyst", projects=[ids["project"]])
+    denied = analyst.post(url, data={"cron": "0 1 * * *", "timezone": "UTC", "csrf_token": analyst.csrf()})
+    assert denied.status_code == 403
+
+
+def test_active_run_polls_until_it_ends_and_can_be_cancelled(database: Database, logged_in: Any) -> None:
+    ids = _seed(database)
+    client: FlaskClient = logged_in("analyst", projects=[ids["project"]])
+    token = client.csrf()
+    queued = client.post(f"/projects/{ids['project']}/scan", data={"csrf_token": token})
+    assert queued.status_code == 302
+    with database.reader() as s:
+        run = s.scalars(select(ScanRun).where(ScanRun.status == RunStatus.QUEUED)).first()
+        assert run is not None
+        run_id = run.id
+    fragment = client.get(f"/scans/{run_id}", headers=HTMX).get_data(as_text=True)
+    assert "<html" not in fragment
+    assert 'hx-trigger="every 2s"' in fragment and "Cancel run" in fragment
+    cancelled = client.post(f"/scans/{run_id}/cancel", data={"csrf_token": token})
+    assert cancelled.status_code == 302
+    after = client.get(f"/scans/{run_id}", headers=HTMX).get_data(as_text=True)
+    assert 'data-run-status="cancelled"' in after and "hx-trigger" not in after
+    again = client.post(f"/scans/{run_id}/cancel", data={"csrf_token": token})
+    assert again.status_code == 400 and "already cancelled" in again.get_data(as_text=True)

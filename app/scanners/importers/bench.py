@@ -76,12 +76,19 @@ class StreamBench:
     peak_rss_mb: float
 
 
+# VmHWM is this process's own peak RSS; ru_maxrss would include the parent's peak from before exec.
 _CHILD = """
 import resource, sys
 from pathlib import Path
 from app.scanners.importers.loader import iter_report
 count = sum(1 for _ in iter_report(Path(sys.argv[1]), max_bytes=int(sys.argv[2])))
-print(count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    with open("/proc/self/status") as status:
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    pass
+print(count, peak)
 """
 
 

@@ -32,6 +32,7 @@ def by_rule(findings: list[NormalizedFinding]) -> dict[str, NormalizedFinding]:
         ("trufflehog3.json", "trufflehog3", 1),
         ("trivy_results.json", "trivy", 5),
         ("trivy_legacy.json", "trivy", 1),
+        ("trivy_k8s_legacy.json", "trivy", 2),
         ("osv_scanner.json", "osv-scanner", 1),
         ("cyclonedx.json", "cyclonedx", 2),
         ("cyclonedx.xml", "cyclonedx-xml", 1),
@@ -120,6 +121,12 @@ def test_trivy_vulnerabilities_misconfigurations_secrets_licenses() -> None:
     assert findings["KSV001"].title.startswith("KSV001 - ") and findings["KSV001"].line == 10
     assert "KSV002" not in findings  # passing checks are not findings
     assert findings["license:GPL-3.0"].package == "gcc"
+
+
+def test_trivy_kubernetes_layouts_name_the_resource() -> None:
+    apt, root = parse_report(REPORTS / "trivy_k8s_legacy.json").findings
+    assert (apt.package, apt.extras["resource"]) == ("apt", "default/Deployment/web")
+    assert root.title == "KSV012 - Runs as root user" and root.extras["resource"] == "default/Deployment/web"
 
 
 def test_dependency_formats_carry_package_versions_and_aliases() -> None:

@@ -46,6 +46,7 @@ PARSER_FORMATS: dict[str, tuple[str, ...]] = {
 }
 
 PASS, FAIL, DIFFERS = "PASS", "FAIL", "DIFFERS"
+_SCENARIO_DIFFERS = "differs:"
 
 
 class ConformanceError(VigilError):
@@ -106,7 +107,15 @@ def check_entry(
         report = import_entry(corpus, entry)
     except ReportError as exc:
         if expects_error:
-            return True, "", exc.format
+            wanted = asserted.get("str(exception) contains") or []
+            missing = [
+                w for w in (wanted if isinstance(wanted, list) else [wanted]) if str(w) not in str(exc)
+            ]
+            return (
+                (not missing),
+                (f"error {str(exc)!r} does not mention {missing}" if missing else ""),
+                exc.format,
+            )
         return False, f"import failed: {exc}", exc.format
     if expects_error:
         return (
@@ -186,6 +195,11 @@ def run(corpus: Path, reasons: dict[str, str] | None = None) -> list[Outcome]:
         kind = "scenario" if entry.get("kind") == "importer_scenario" else "parser"
         if passed:
             outcomes.append(Outcome(str(entry["path"]), PASS, "", kind, fmt))
+        elif kind == "scenario" and problem.startswith(_SCENARIO_DIFFERS):
+            # the ingestion scenario runner writes its own deliberate differences as "differs: <reason>"
+            outcomes.append(
+                Outcome(str(entry["path"]), DIFFERS, problem[len(_SCENARIO_DIFFERS) :].strip(), kind)
+            )
         elif key in reasons or (kind == "scenario" and runner is None):
             outcomes.append(Outcome(str(entry["path"]), DIFFERS, reasons.get(key, problem), kind, fmt))
         else:

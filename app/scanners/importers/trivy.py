@@ -26,11 +26,11 @@ def sniff(doc: Any) -> bool:
     if isinstance(doc, Mapping):
         if "SchemaVersion" in doc and ("Results" in doc or "ArtifactName" in doc):
             return True
-        return (
-            isinstance(doc.get("Resources"), list)
-            and ("ClusterName" in doc or "Findings" in doc)
-            or (isinstance(doc.get("Results"), list) and "ArtifactType" in doc)
-        )
+        if "ClusterName" in doc and any(
+            isinstance(doc.get(k), list) for k in ("Resources", "Vulnerabilities")
+        ):
+            return True
+        return isinstance(doc.get("Results"), list) and "ArtifactType" in doc
     if isinstance(doc, list) and doc and isinstance(doc[0], Mapping):
         return "Target" in doc[0] and ("Vulnerabilities" in doc[0] or "Type" in doc[0])
     return False
@@ -45,10 +45,17 @@ def _results(doc: Any) -> Iterator[tuple[Mapping[str, Any], str | None]]:
     root: Mapping[str, Any] = doc if isinstance(doc, Mapping) else {}
     for result in maps(root.get("Results"), FORMAT, "Results"):
         yield result, None
-    for resource in maps(root.get("Resources"), FORMAT, "Resources"):
-        name = "/".join(text(resource.get(k), 200) for k in ("Namespace", "Kind", "Name") if resource.get(k))
-        for result in maps(resource.get("Results"), FORMAT, "Resources[].Results"):
-            yield result, name or None
+    # Kubernetes reports: "Resources" (current), or "Vulnerabilities"/"Misconfigurations" lists of
+    # resources at the top level (the older `trivy k8s` layout).
+    for key in ("Resources", "Vulnerabilities", "Misconfigurations"):
+        if key != "Resources" and "ClusterName" not in root:
+            continue
+        for resource in maps(root.get(key), FORMAT, key):
+            name = "/".join(
+                text(resource.get(k), 200) for k in ("Namespace", "Kind", "Name") if resource.get(k)
+            )
+            for result in maps(resource.get("Results"), FORMAT, f"{key}[].Results"):
+                yield result, name or None
 
 
 def _cvss(vuln: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,8 +21,8 @@ def _client(app: Flask, ip: str) -> FlaskClient:
     return client
 
 
-def _attempt(client: FlaskClient, token: str, n: int) -> int:
-    data = {"username": f"user{n}", "password": "wrong password 12345", "csrf_token": token}
+def _attempt(client: FlaskClient, token: str, n: int, run: str = "") -> int:
+    data = {"username": f"user{run}{n}", "password": "wrong password 12345", "csrf_token": token}
     return client.post("/login", data=data).status_code
 
 
@@ -36,7 +36,8 @@ def test_two_web_workers_share_the_login_limit_through_redis(
     workers = [create_app({**app_config, "redis_url": REDIS_URL}, database=database) for _ in range(2)]
     clients = [_client(worker, ip) for worker in workers]
     tokens = [get_csrf(c) for c in clients]
-    statuses = [_attempt(clients[n % 2], tokens[n % 2], n) for n in range(11)]
+    run = secrets.token_hex(4)  # Redis outlives test runs: fresh account names and IP each time
+    statuses = [_attempt(clients[n % 2], tokens[n % 2], n, run) for n in range(11)]
     assert statuses[:10] == [401] * 10 and statuses[10] == 429
 
 

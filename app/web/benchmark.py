@@ -29,7 +29,7 @@ from app import create_app
 from app.bench.seed import seed
 from app.db import Database
 from app.migrate import upgrade
-from app.models import Finding, Project, ProjectMember, Role, User
+from app.models import Base, Finding, Project, ProjectMember, Role, User
 from app.security.passwords import hash_password
 from app.services import sessions as session_service
 from app.services.finding_filters import encode_cursor
@@ -87,8 +87,18 @@ def prepare_database(
             )
         log(f"seeding {findings:,} findings over {projects} projects and {days} days of snapshots...")
         started = time.perf_counter()
+        # Bulk loads are several times faster without the secondary indexes; build them afterwards.
+        tables = [Base.metadata.tables["finding"], Base.metadata.tables["finding_status_history"]]
+        indexes = [index for table in tables for index in table.indexes]
+        with database.engine.begin() as conn:
+            for index in indexes:
+                index.drop(conn)
         summary = seed(database, projects=projects, findings=findings, days=days)
-        log(f"seeded {summary} in {time.perf_counter() - started:.0f} s")
+        log(f"seeded {summary} in {time.perf_counter() - started:.0f} s; building indexes...")
+        with database.engine.begin() as conn:
+            for index in indexes:
+                index.create(conn)
+        log(f"ready after {time.perf_counter() - started:.0f} s")
         with database.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
     finally:

@@ -62,6 +62,24 @@ def enqueue(settings: Settings, run_ids: Sequence[int]) -> list[str]:
     return ids
 
 
+def lost(settings: Settings, run_ids: Sequence[int]) -> list[int]:
+    """Runs whose RQ job is gone or ended without running them (Redis flushed, enqueue failed)."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+
+    connection = connect(settings.redis_url)
+    missing = []
+    for run_id in run_ids:
+        try:
+            status = Job.fetch(job_id(run_id), connection=connection).get_status()
+        except NoSuchJobError:
+            missing.append(int(run_id))
+            continue
+        if status not in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
+            missing.append(int(run_id))
+    return missing
+
+
 _context: tuple[Settings, Database] | None = None
 
 

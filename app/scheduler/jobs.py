@@ -27,7 +27,7 @@ from app.services.actor import Actor
 from app.services.exception_expiry import ExpirySummary, expire_due
 from app.services.exception_policy import ExpiryPolicy
 from app.services.exception_review import DailyReview, run_daily
-from app.services.notifications import Notifier
+from app.services.notifications import Notifier, send_outstanding
 
 log = logging.getLogger("vigil.scheduler")
 SYSTEM = Actor.system("scheduler")
@@ -59,7 +59,9 @@ def exception_review(database: Database, settings: Settings, now: datetime | Non
     """Daily accepted-risk review: remind owners, mark stale exceptions, flag fixable advisories."""
     notifier = Notifier.from_settings(settings)
     with database.transaction() as session:
-        return run_daily(session, notifier, ExpiryPolicy.from_settings(settings), now or utcnow())
+        review = run_daily(session, notifier, ExpiryPolicy.from_settings(settings), now or utcnow())
+    send_outstanding(database, notifier)  # e-mail and webhook after the commit, never inside it
+    return review
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,11 @@ def upkeep(
         reaped = scans.reap(session, now, stale_after)
     redispatched: list[int] = []
     if settings.redis_url and dispatch is not None:
+        from app.execution import rq_queue
+
         with database.reader() as session:
-            redispatched = scans.stale_queued(session, REQUEUE_AFTER_SECONDS, now)
+            waiting = scans.stale_queued(session, REQUEUE_AFTER_SECONDS, now)
+        redispatched = rq_queue.lost(settings, waiting) if waiting else []
         if redispatched:
             dispatch(redispatched)
     with database.transaction() as session:

@@ -31,7 +31,7 @@ from app.scheduler.lock import SchedulerLock, lock_for
 
 log = logging.getLogger("vigil.scheduler")
 POLL_SECONDS = 15.0
-SYNC_SECONDS = 60
+SYNC_SECONDS = 30
 UPKEEP_SECONDS = 60
 EXPIRY_SECONDS = 600
 ADVISORY_SECONDS = 3600

@@ -1,8 +1,9 @@
 """``vigil bench scanners [DIR]``: run each scanner Vigil runs on a folder, under the normal runner.
 
-Reports per scanner the outcome, the number of results, the tool's own run time and the wall time
-including version probe and suppression count, so the nightly budget of a project can be estimated
-before it is scheduled. Defaults to the demo project shipped with Vigil.
+Reports per scanner the outcome, the number of results, the tool's own run time, the wall time
+including the suppression count, and the peak RSS of the tool's processes (sampled by the runner
+from /proc every half second; a tool finishing sooner shows 0), so the nightly budget and memory
+limit of a project can be set before it is scheduled. Defaults to the demo project shipped with Vigil.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
 from app.cli.context import settings
 from app.scanners.registry import SCANNERS, ScanOptions
+from app.scanners.runner import MiB
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "sample_project"
 SUBPROCESS_SCANNERS = ("bandit", "ruff", "semgrep", "detect-secrets", "mypy", "pip-audit")
@@ -36,7 +39,7 @@ def command(directory: Path | None, names: tuple[str, ...], as_json: bool) -> No
     unknown = [n for n in chosen if n not in SCANNERS]
     if unknown:
         raise click.BadParameter(f"unknown scanner {unknown[0]!r}", param_hint="--scanner")
-    rows = []
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as folder:
         for name in chosen:
             options = ScanOptions.from_settings(settings(), work_dir=Path(folder) / name)
@@ -50,6 +53,7 @@ def command(directory: Path | None, names: tuple[str, ...], as_json: bool) -> No
                     "suppressions": len(result.suppressions),
                     "tool_seconds": round(result.duration_seconds, 2),
                     "wall_seconds": round(time.perf_counter() - started, 2),
+                    "peak_rss_mb": round(result.peak_rss_bytes / MiB, 1),
                     "tool_version": result.tool_version,
                     "error": result.error,
                 }
@@ -62,7 +66,7 @@ def command(directory: Path | None, names: tuple[str, ...], as_json: bool) -> No
         line = (
             f"{row['scanner']:<15} {row['outcome']:<9} {row['results']:>5} results"
             f"  tool {row['tool_seconds']:>7.2f} s  wall {row['wall_seconds']:>7.2f} s"
-            f"  ({row['tool_version']})"
+            f"  peak RSS {row['peak_rss_mb']:>6.1f} MB  ({row['tool_version']})"
         )
         if row["error"]:
             line += f"  error: {str(row['error'])[:120]}"

@@ -38,6 +38,7 @@ MiB = 1024 * 1024
 STDERR_TAIL_BYTES = 4096
 STDERR_CAP_BYTES = 8 * MiB
 POLL_SECONDS = 0.05
+MEMORY_SAMPLE_EVERY = 10  # polls between two samples of the group's peak RSS (every 0.5 s)
 
 # Environment variables a tool may inherit. Everything else (VIGIL_*, SECRET_KEY, DATABASE_URL,
 # REDIS_*, cloud credentials, ...) is dropped. The CA-bundle and proxy variables stay: pip-audit needs
@@ -109,6 +110,8 @@ class RunResult:
     cancelled: bool
     duration_seconds: float
     signal: int | None = None
+    # Largest peak RSS (VmHWM) seen among the tool's processes, sampled while it ran; 0 if unknown.
+    peak_rss_bytes: int = 0
 
     @property
     def stopped(self) -> bool:
@@ -224,6 +227,37 @@ def _tail(path: Path, size: int = STDERR_TAIL_BYTES) -> str:
         return ""
 
 
+def group_peak_rss(pgid: int) -> int:
+    """The largest VmHWM (peak resident set) among live processes of a process group, in bytes.
+
+    Read from /proc, so it is exact for each process since its ``exec`` (``ru_maxrss`` of a child
+    would also count the memory it shared with Vigil before ``exec``). Returns 0 where /proc is
+    unavailable. A process that lives less than one sample interval is not seen.
+    """
+    peak = 0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+            # fields after the ")" closing the command name: state, ppid, pgrp, ...
+            if int(stat.rsplit(b")", 1)[1].split()[2]) != pgid:
+                continue
+            with open(f"/proc/{entry}/status", "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"VmHWM:"):
+                        peak = max(peak, int(line.split()[1]) * 1024)
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+    return peak
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -273,6 +307,8 @@ def run_tool(
         except OSError as exc:
             raise RunnerError(f"cannot start {Path(args[0]).name}: {exc.strerror or exc}") from exc
         pgid = process.pid  # start_new_session: the tool leads its own group
+        peak_rss = 0
+        polls = 0
         try:
             while True:
                 try:
@@ -280,6 +316,9 @@ def run_tool(
                     break
                 except subprocess.TimeoutExpired:
                     pass
+                polls += 1
+                if polls % MEMORY_SAMPLE_EVERY == 1:
+                    peak_rss = max(peak_rss, group_peak_rss(pgid))
                 if _size(stdout_path) > cap or _size(stderr_path) > max(cap, STDERR_CAP_BYTES):
                     capped = True
                 elif time.monotonic() - started > limits.timeout_seconds:
@@ -316,6 +355,7 @@ def run_tool(
         capped=capped,
         cancelled=cancelled,
         duration_seconds=duration,
+        peak_rss_bytes=peak_rss,
         signal=None if stopped_by_us else killed_by,
     )
 

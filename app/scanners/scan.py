@@ -86,6 +86,7 @@ class ScanResult:
     cancelled: bool = False
     suppressions: list[Suppression] = field(default_factory=list)
     duration_seconds: float = 0.0
+    peak_rss_bytes: int = 0
     argv: tuple[str, ...] = ()
     raw_output: Path | None = None
 

@@ -14,7 +14,10 @@ tool error is a failed run, never a clean one" is enforced in one place:
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
 import shutil
+import sys
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -69,6 +72,14 @@ class ToolScanner(ABC):
     def ruleset_version(self, options: ScanOptions) -> str | None:
         return None
 
+    def version(self, tool: str, work: Path, options: ScanOptions) -> str | None:
+        """The tool's version: from the package metadata when the tool is the one installed with
+        Vigil (instant), else by asking the binary (semgrep takes seconds to answer)."""
+        if Path(tool).parent == Path(sys.executable).parent:
+            with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+                return importlib.metadata.version(self.binary)
+        return tool_version([tool, *self.version_args], work, env=self.env(options))
+
     def run(self, checkout: Path, options: ScanOptions) -> ScanResult:
         """Run the tool on ``checkout`` under ``options.limits`` and classify what happened."""
         try:
@@ -95,7 +106,7 @@ class ToolScanner(ABC):
             argv = self.argv(tool, root, options, work)
         except VigilError as exc:
             return ScanResult.failure(self.name, str(exc))
-        version = tool_version([tool, *self.version_args], work, env=self.env(options))
+        version = self.version(tool, work, options)
         suppressions = self.suppressions(root, options)
         try:
             run = run_tool(
@@ -115,6 +126,7 @@ class ToolScanner(ABC):
             "stderr_tail": run.stderr_tail,
             "suppressions": suppressions,
             "duration_seconds": run.duration_seconds,
+            "peak_rss_bytes": run.peak_rss_bytes,
             "argv": run.argv,
             "raw_output": run.stdout_path if keep_output else None,
         }

@@ -121,7 +121,18 @@ def test_reminders_go_in_app_by_email_and_webhook(
     exc = active["exception"]
     rows = session.scalars(select(Notification).where(Notification.object_id == exc.id)).all()
     assert [r.user_id for r in rows] == [active["analyst"].id]
-    assert rows[0].channels == {"in_app": True, "email": "sent", "webhook": "sent: 204"}
+    # Nothing leaves while the transaction is open: the deliveries are pending until sent after it.
+    assert rows[0].channels == {
+        "in_app": True,
+        "email": "pending",
+        "email_to": "ana@example.test",
+        "webhook": "pending",
+    }
+    assert inbox.messages == [] and hooks == []
+    outgoing = notifications.pending(session)
+    notifications.record_delivery(session, notifications.deliver(notifier, outgoing))
+    assert rows[0].channels["email"] == "sent" and rows[0].channels["webhook"] == "sent: 204"
+    assert notifications.pending(session) == []
     assert [m.rcpt_tos for m in inbox.messages] == [["ana@example.test"]]
     assert b"expires on" in inbox.messages[0].content
     assert hooks[0]["kind"] == "exception_expiring" and hooks[0]["object_id"] == exc.id
@@ -140,6 +151,7 @@ def test_failed_outside_delivery_keeps_the_in_app_reminder(session: Session, act
     # Nothing listens on port 9 (discard) of localhost here: both deliveries fail, in-app remains.
     notifier = notifications.Notifier(smtp_host="127.0.0.1", smtp_port=9, webhook_url="http://127.0.0.1:9/x")
     assert review.send_reminders(session, notifier, days=14) == 1
+    notifications.record_delivery(session, notifications.deliver(notifier, notifications.pending(session)))
     row = session.scalars(select(Notification)).one()
     assert row.channels["in_app"] is True
     assert row.channels["email"].startswith("failed") and row.channels["webhook"].startswith("failed")

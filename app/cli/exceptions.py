@@ -14,7 +14,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.cli.context import console_actor, settings, transaction
+from app.cli.context import console_actor, database, settings, transaction
 from app.models import ActorType, ExceptionScope, ExceptionState, User
 from app.security import clock
 from app.services import exception_review as review
@@ -208,8 +208,10 @@ def expire_cmd() -> None:
 @exceptions_group.command("remind")
 def remind_cmd() -> None:
     """Remind owners of exceptions expiring soon, mark stale ones, flag fixable advisories."""
+    notifier = notifications.Notifier.from_settings(settings())
     with transaction() as session:
-        done = review.run_daily(session, notifications.Notifier.from_settings(settings()), _policy())
+        done = review.run_daily(session, notifier, _policy())
+    notifications.send_outstanding(database(), notifier)
     click.echo(
         f"sent {done.reminders} reminder(s); {len(done.stale)} exception(s) became stale; "
         f"flagged {len(done.flagged)} exception(s) for review"

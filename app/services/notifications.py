@@ -1,8 +1,9 @@
 """Notifications: in-app always, e-mail and a generic webhook when configured.
 
-The in-app row is written first and in the caller's transaction, so a reminder exists even when
-the mail server or the webhook receiver is down; outside deliveries are best effort, their
-outcome is kept on the row (``channels``) and a failure is logged, never raised into the job.
+The in-app row is written in the caller's transaction, so a reminder exists even when the mail
+server or the webhook receiver is down. Outside deliveries happen afterwards, outside any
+transaction (:func:`pending` -> :func:`deliver` -> :func:`record_delivery`): they are best effort,
+their outcome is kept on the row (``channels``) and a failure is logged, never raised into the job.
 """
 
 from __future__ import annotations
@@ -12,19 +13,21 @@ import logging
 import smtplib
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from app.db import Database
 from app.models import Notification, User
 from app.security import clock
 from app.services.actor import Actor
 from app.services.permissions import NotFound
 
 log = logging.getLogger("vigil.notifications")
+PENDING = "pending"
 TIMEOUT_SECONDS = 10
 
 
@@ -91,7 +94,11 @@ def notify(
     object_type: str | None = None,
     object_id: int | None = None,
 ) -> Notification:
-    """Store the in-app notification, then try e-mail and webhook, recording how each went."""
+    """Store the in-app notification and mark the outside deliveries it still needs as pending.
+
+    Nothing is sent here: e-mail and webhook calls can take seconds, and must not happen while the
+    caller's write transaction holds the database. :func:`deliver` sends them afterwards.
+    """
     user = resolve_user(session, recipient)
     row = Notification(
         user_id=user.id if user else None,
@@ -105,24 +112,87 @@ def notify(
     channels: dict[str, Any] = {"in_app": True}
     address = (user.email if user and user.email else None) or (recipient if "@" in recipient else None)
     if notifier.smtp_host and address:
-        try:
-            send_email(notifier, address, subject, body)
-            channels["email"] = "sent"
-        except (OSError, smtplib.SMTPException) as exc:
-            log.warning("reminder e-mail to %s failed: %s", address, type(exc).__name__)
-            channels["email"] = f"failed: {type(exc).__name__}"
+        channels.update({"email": PENDING, "email_to": address})
     if notifier.webhook_url:
-        payload: dict[str, Any] = {"kind": kind, "subject": subject, "body": body, "recipient": recipient}
-        payload.update({"object_type": object_type, "object_id": object_id})
-        try:
-            channels["webhook"] = f"sent: {post_webhook(notifier.webhook_url, payload)}"
-        except (OSError, ValueError) as exc:
-            log.warning("reminder webhook failed: %s", type(exc).__name__)
-            channels["webhook"] = f"failed: {type(exc).__name__}"
+        channels["webhook"] = PENDING
     row.channels = channels
     session.add(row)
     session.flush()
     return row
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One notification's outside deliveries, read out of the database before sending."""
+
+    notification_id: int
+    email_to: str | None
+    webhook: bool
+    payload: dict[str, Any]
+
+
+def pending(
+    session: Session, now: datetime | None = None, max_age: timedelta = timedelta(days=2)
+) -> list[Outgoing]:
+    """Recent notifications with an e-mail or webhook delivery still to make."""
+    since = (now or clock.now()) - max_age
+    rows = session.scalars(
+        select(Notification).where(Notification.created_at >= since).order_by(Notification.id)
+    )
+    out = []
+    for row in rows:
+        channels = row.channels or {}
+        email = channels.get("email_to") if channels.get("email") == PENDING else None
+        webhook = channels.get("webhook") == PENDING
+        if email or webhook:
+            payload: dict[str, Any] = {"kind": row.kind, "subject": row.subject, "body": row.body}
+            payload.update(
+                {"recipient": row.recipient, "object_type": row.object_type, "object_id": row.object_id}
+            )
+            out.append(Outgoing(row.id, email, webhook, payload))
+    return out
+
+
+def deliver(notifier: Notifier, items: list[Outgoing]) -> dict[int, dict[str, str]]:
+    """Send (outside any transaction); returns each notification's channel outcomes to record."""
+    results: dict[int, dict[str, str]] = {}
+    for item in items:
+        outcome: dict[str, str] = {}
+        if item.email_to and notifier.smtp_host:
+            try:
+                send_email(notifier, item.email_to, item.payload["subject"], item.payload["body"])
+                outcome["email"] = "sent"
+            except (OSError, smtplib.SMTPException) as exc:
+                log.warning("reminder e-mail failed: %s", type(exc).__name__)
+                outcome["email"] = f"failed: {type(exc).__name__}"
+        if item.webhook and notifier.webhook_url:
+            try:
+                outcome["webhook"] = f"sent: {post_webhook(notifier.webhook_url, item.payload)}"
+            except (OSError, ValueError) as exc:
+                log.warning("reminder webhook failed: %s", type(exc).__name__)
+                outcome["webhook"] = f"failed: {type(exc).__name__}"
+        results[item.notification_id] = outcome
+    return results
+
+
+def record_delivery(session: Session, results: dict[int, dict[str, str]]) -> None:
+    for notification_id, outcome in results.items():
+        row = session.get(Notification, notification_id)
+        if row is not None and outcome:
+            row.channels = {**(row.channels or {}), **outcome}
+    session.flush()
+
+
+def send_outstanding(database: Database, notifier: Notifier) -> int:
+    """For jobs and the CLI, after their transaction committed: read, send, record. Returns how many."""
+    if not (notifier.smtp_host or notifier.webhook_url):
+        return 0
+    with database.reader() as session:
+        items = pending(session)
+    results = deliver(notifier, items)
+    with database.transaction() as session:
+        record_delivery(session, results)
+    return len(items)
 
 
 def _sees_unaddressed(actor: Actor) -> bool:

@@ -68,6 +68,10 @@ INDEX_COLUMNS = (
     type_coerce(Advisory.affected, Text).label("affected"),
 )
 DEPENDENCY_CHUNK = 5000
+# Projects re-evaluated per write transaction: small enough that the write lock is held for well
+# under a second and a failure undoes little (re-evaluation is idempotent: the next run redoes it),
+# large enough that per-transaction costs (connection, BEGIN IMMEDIATE, commit) stay negligible.
+PROJECTS_PER_TRANSACTION = 20
 DEPENDENCY = Base.metadata.tables["dependency"]
 
 
@@ -332,8 +336,8 @@ def reevaluate_all(
     """Re-match every stored inventory against the store, through ingestion, without any scan.
 
     ``packages`` (an import's ``changed_packages``) limits the work to inventories that contain one
-    of them: no other project's result can differ. Given a Database, each project is ingested in its
-    own transaction (one project's failure does not undo the others and the write lock is never held
+    of them: no other project's result can differ. Given a Database, projects are ingested in small
+    batches, each its own transaction (a failure undoes one batch, and the write lock is never held
     for the whole run); given a Session, everything happens in the caller's transaction.
     """
     require(actor, "advisory.manage")
@@ -347,10 +351,12 @@ def reevaluate_all(
     summary = ReevaluationSummary(store_version=index.version or None)
     # On SQLite, closing the last connection to a WAL database checkpoints it: holding one idle
     # connection open for the whole run keeps each project's commit from paying that cost.
+    ordered = sorted(latest.items())
     with target.engine.connect() if target.is_sqlite else nullcontext():
-        for project_id, inventory_id in sorted(latest.items()):
+        for start in range(0, len(ordered), PROJECTS_PER_TRANSACTION):
             with target.transaction() as session:
-                _reevaluate_project(session, actor, project_id, rows[inventory_id], index, summary, now)
+                for project_id, inventory_id in ordered[start : start + PROJECTS_PER_TRANSACTION]:
+                    _reevaluate_project(session, actor, project_id, rows[inventory_id], index, summary, now)
         with target.transaction() as session:
             _finish(session, actor, summary, now)
     return summary

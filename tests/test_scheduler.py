@@ -213,3 +213,15 @@ def test_upkeep_reaps_and_retention_removes_old_output(
     os.utime(old, (time.time() - 100 * 86400,) * 2)
     assert jobs.retention(scan_settings) == [old]
     assert fresh.exists() and not old.exists()
+
+
+def test_a_scanner_not_installed_is_skipped_and_the_others_still_run(
+    database: Database, make_project
+) -> None:
+    project = make_project(scanners=["fake-a", "gone-tool"], schedule_cron="0 * * * *")
+    _set(database, project.id, last_scheduled_at=T0)
+    (decision,) = schedule_due(database, grace_seconds=GRACE, now=T0 + timedelta(minutes=61))
+    assert decision.action == "queued" and len(decision.run_ids) == 1
+    runs = {(name, status) for name, status, _ in _runs(database, project.id)}
+    assert runs == {("fake-a", RunStatus.QUEUED), ("gone-tool", RunStatus.CANCELLED)}
+    assert schedule_due(database, grace_seconds=GRACE, now=T0 + timedelta(minutes=62)) == []

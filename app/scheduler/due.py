@@ -86,17 +86,29 @@ def schedule_due(
     """Queue (or record as skipped) every project's due scheduled scan; return what was decided."""
     now = now or utcnow()
     with database.reader() as session:
-        stmt = select(Project.id).where(Project.active.is_(True), Project.schedule_enabled.is_(True))
+        stmt = select(
+            Project.id, Project.schedule_cron, Project.timezone, Project.last_scheduled_at, Project.created_at
+        ).where(Project.active.is_(True), Project.schedule_enabled.is_(True))
         if project_ids is not None:
             stmt = stmt.where(Project.id.in_(project_ids))
-        ids = list(session.scalars(stmt.order_by(Project.id)))
+        rows = session.execute(stmt.order_by(Project.id)).all()
+    # Decide in a read first: only projects with a fire time due get a (locked) write transaction.
+    ids = []
+    for project_id, cron, timezone, last, created in rows:
+        try:
+            fire, _ = latest_fire_time(trigger_for(cron, timezone), last or created, now)
+        except ScheduleError as exc:
+            log.warning("project %s has an unusable schedule: %s", project_id, exc)
+            continue
+        if fire is not None:
+            ids.append(project_id)
     decisions = []
     for project_id in ids:
         try:
             with database.transaction() as session:
                 decision = _decide(session, project_id, grace_seconds, now, dispatch)
-        except ScheduleError as exc:
-            log.warning("project %s has an unusable schedule: %s", project_id, exc)
+        except VigilError as exc:
+            log.warning("project %s: scheduled scan not queued: %s", project_id, exc)
             continue
         if decision is not None:
             decisions.append(decision)
@@ -119,10 +131,18 @@ def _decide(
     if (now - fire).total_seconds() > grace_seconds:
         _record_skip(session, project, fire, f"missed by more than the {grace_seconds} s grace window", now)
         return Decision(project.id, fire, missed, "skipped")
+    installed = scans.known_scanners()
+    wanted = list(project.enabled_scanners or [])
+    for scanner in [name for name in wanted if name not in installed]:
+        _record_skip(session, project, fire, f"scanner {scanner!r} is not installed", now, scanner)
+    runnable = [name for name in wanted if name in installed]
+    if not runnable:
+        return Decision(project.id, fire, missed, "skipped")
     queued = scans.queue_scans(
         session,
         SCHEDULER,
         project.id,
+        scanners=runnable,
         trigger=RunTrigger.SCHEDULE,
         details=details,
         dispatch=dispatch,

@@ -9,6 +9,7 @@ standby keeps polling and stays ready.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Protocol
 
@@ -62,9 +63,15 @@ class AdvisorySchedulerLock:
         self.database = database
         self.key = key
         self._conn: Connection | None = None
+        # The lock loop and APScheduler's job threads both ask; one connection serves one at a time.
+        self._mutex = threading.RLock()
 
     def try_acquire(self) -> bool:
-        if self._conn is not None and self.still_held():
+        with self._mutex:
+            return self._try_acquire()
+
+    def _try_acquire(self) -> bool:
+        if self._conn is not None and self._still_held():
             return True
         self._close()
         conn = self.database.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -80,6 +87,10 @@ class AdvisorySchedulerLock:
         return True
 
     def still_held(self) -> bool:
+        with self._mutex:
+            return self._still_held()
+
+    def _still_held(self) -> bool:
         if self._conn is None:
             return False
         try:
@@ -97,12 +108,13 @@ class AdvisorySchedulerLock:
         return bool(held)
 
     def release(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
-            except Exception:  # closing the connection releases it anyway
-                log.debug("advisory unlock failed", exc_info=True)
-        self._close()
+        with self._mutex:
+            if self._conn is not None:
+                try:
+                    self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                except Exception:  # closing the connection releases it anyway
+                    log.debug("advisory unlock failed", exc_info=True)
+            self._close()
 
     def _close(self) -> None:
         if self._conn is not None:

@@ -27,7 +27,12 @@ from app import create_app
 from app.db import Database, normalize_url
 from app.migrate import upgrade
 
-pytest_plugins = ["tests.browser_fixtures", "tests.auth_fixtures", "tests.scan_fixtures"]
+pytest_plugins = [
+    "tests.browser_fixtures",
+    "tests.auth_fixtures",
+    "tests.scan_fixtures",
+    "tests.notification_fixtures",
+]
 
 POSTGRES_URL = os.environ.get("VIGIL_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("VIGIL_TEST_REDIS_URL", "")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
+
+from sqlalchemy import select
 
 from app.config import Settings
 from app.db import Database
@@ -15,6 +18,7 @@ from app.services import inline_suppressions, scans
 from app.services.actor import Actor
 from app.services.exception_policy import ExpiryPolicy
 from tests.exception_helpers import actor_for, project, user
+from tests.notification_fixtures import Inbox
 from tests.scan_fixtures import project_folder
 
 
@@ -35,7 +39,11 @@ def test_bandit_run_records_inline_suppressions(
     assert trend == [1]
 
 
-def test_scheduler_daily_exception_review_job(database: Database, scan_settings: Settings) -> None:
+def test_scheduler_daily_exception_review_job(
+    database: Database, scan_settings: Settings, smtp_server: tuple[int, Inbox]
+) -> None:
+    port, inbox = smtp_server
+    settings = replace(scan_settings, smtp_host="127.0.0.1", smtp_port=port, smtp_from="vigil@example.test")
     with database.transaction() as session:
         proj = project(session)
         ana, bob = user(session, "ana", Role.ANALYST), user(session, "bob", Role.APPROVER)
@@ -49,7 +57,9 @@ def test_scheduler_daily_exception_review_job(database: Database, scan_settings:
         )
         (exc,) = svc.request_exception(session, actor_for(ana, {proj.id}), req, ExpiryPolicy())
         svc.approve(session, actor_for(bob), exc.id, "ok")
-    result = jobs.exception_review(database, scan_settings)
+    result = jobs.exception_review(database, settings)
     assert result.reminders == 1
     with database.reader() as session:
-        assert session.query(Notification).count() == 1
+        (note,) = session.scalars(select(Notification)).all()
+        assert note.channels["email"] == "sent"
+    assert [m.rcpt_tos for m in inbox.messages] == [["ana@example.test"]]

@@ -46,6 +46,7 @@ if mode == "cpu":
 if mode == "memory":
     hog = bytearray(spec.get("bytes", 2 * 1024 ** 3))
     print(len(hog))
+    time.sleep(spec.get("hold", 0))
     sys.exit(0)
 """
 

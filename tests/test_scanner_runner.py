@@ -96,6 +96,13 @@ def test_memory_limit_applies_in_the_child(tmp_path: Path) -> None:
     assert "MemoryError" in result.stderr_tail
 
 
+def test_peak_memory_of_the_tool_is_sampled(tmp_path: Path) -> None:
+    tool = make_fake_tool(tmp_path / "bin", mode="memory", bytes=120 * MiB, hold=1.5)
+    result = run_tool([str(tool)], cwd=tmp_path, work_dir=tmp_path / "work", limits=Limits(memory_mb=1024))
+    assert result.exit_code == 0
+    assert result.peak_rss_bytes >= 120 * MiB
+
+
 def test_cancel_event_kills_the_running_tool(tmp_path: Path) -> None:
     tool = make_fake_tool(tmp_path / "bin", mode="sleep_with_child")
     checkout = tmp_path / "repo"

@@ -185,12 +185,12 @@ def run(
             ),
         ]
         for window in (30, 90, 365):
-            samples = [_time(admin, f"/?days={window}")[0] for _ in range(max(10, requests // 10))]
+            samples = [_time(admin, f"/?days={window}")[0] for _ in range(max(3, requests // 10))]
             target = TARGETS_MS["dashboard"] if window == 30 else None
             results.append(Timing(f"dashboard {window} days (admin, all projects)", samples, target))
-        samples = [_time(analyst, "/")[0] for _ in range(max(10, requests // 10))]
+        samples = [_time(analyst, "/")[0] for _ in range(max(3, requests // 10))]
         results.append(Timing("dashboard 30 days (analyst, 5 projects)", samples, TARGETS_MS["dashboard"]))
-        samples = [_time(admin, "/dashboard/health")[0] for _ in range(5)]
+        samples = [_time(admin, "/dashboard/health")[0] for _ in range(max(2, min(5, requests // 20)))]
         results.append(Timing("scan health fragment (loaded after the dashboard)", samples))
         return results
     finally:

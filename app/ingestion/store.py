@@ -195,11 +195,19 @@ def write_seen(session: Session, plan: Plan, existing: Existing) -> None:
         else:
             # The driver's executemany returns no rows: read the ids back (the project is locked).
             executemany(conn, _upsert(dialect, list(plan.rows[0])), plan.rows)
-            wanted = {row["fingerprint"] for row in plan.rows}
-            ids = conn.execute(
-                select(FINDING.c.fingerprint, FINDING.c.id).where(FINDING.c.project_id == plan.project_id)
-            )
-            plan.ids.update((fp, fid) for fp, fid in ids if fp in wanted)
+            # Known findings keep their ids; only new ones are read back (the project is locked).
+            fresh = set()
+            for row in plan.rows:
+                old = existing.rows.get(row["fingerprint"])
+                if old is None:
+                    fresh.add(row["fingerprint"])
+                else:
+                    plan.ids[row["fingerprint"]] = old.id
+            if fresh:
+                ids = conn.execute(
+                    select(FINDING.c.fingerprint, FINDING.c.id).where(FINDING.c.project_id == plan.project_id)
+                )
+                plan.ids.update((fp, fid) for fp, fid in ids if fp in fresh)
     if plan.changes:
         _grouped_updates(session, FINDING, "id", plan.changes)
     for fingerprint, row in plan.new_histories:

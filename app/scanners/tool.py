@@ -133,7 +133,7 @@ class ToolScanner(ABC):
         if run.stopped:
             return ScanResult.failure(
                 self.name,
-                f"{self.binary} {run.reason}",
+                f"{self.name} {run.reason}",
                 timed_out=run.timed_out,
                 cancelled=run.cancelled,
                 **common,
@@ -146,7 +146,7 @@ class ToolScanner(ABC):
             last = _last_line(run.stderr_tail)
             detail = f" ({last})" if last else ""
             return ScanResult.failure(
-                self.name, f"unreadable {self.binary} output: {exc.problem}{detail}", **common
+                self.name, f"unreadable {self.name} output: {exc.problem}{detail}", **common
             )
         findings = [self.relativize(f, root) for f in report.findings]
         if report.tool_version and not common["tool_version"]:
@@ -154,7 +154,7 @@ class ToolScanner(ABC):
         if not report.complete:
             problems = "; ".join(report.problems[:3]) or "the tool reported an incomplete scan"
             return ScanResult.failure(
-                self.name, f"incomplete {self.binary} run: {problems}", findings, **common
+                self.name, f"incomplete {self.name} run: {problems}", findings, **common
             )
         reason = self.check(run, report, root, options)
         if reason:
@@ -164,7 +164,7 @@ class ToolScanner(ABC):
     def exit_error(self, run: RunResult) -> str:
         last = _last_line(run.stderr_tail)
         detail = f": {last}" if last else ""
-        return f"{self.binary} exited with code {run.exit_code} (tool error){detail}"
+        return f"{self.name} exited with code {run.exit_code} (tool error){detail}"
 
     def suppressions(self, root: Path, options: ScanOptions) -> list[Suppression]:
         kinds = KINDS_BY_SCANNER.get(self.name, ())

@@ -40,7 +40,7 @@ class BanditScanner(ToolScanner):
         return bandit_format.parse(document)
 
     def check(self, run: RunResult, report: ParsedReport, checkout: Path, options: ScanOptions) -> str | None:
-        return exit_agrees(self.binary, run, report)
+        return exit_agrees(self.name, run, report)
 
 
 def _has_tool_bandit(pyproject: Path) -> bool:

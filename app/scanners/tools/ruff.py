@@ -56,7 +56,7 @@ class RuffScanner(ToolScanner):
         return ruff_format.parse(document)
 
     def check(self, run: RunResult, report: ParsedReport, checkout: Path, options: ScanOptions) -> str | None:
-        return exit_agrees(self.binary, run, report)
+        return exit_agrees(self.name, run, report)
 
 
 SCANNER = RuffScanner()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.models import ActorType, AuditEvent, Finding, FindingStatus, FindingStatusHistory, Role, utcnow
 from app.services import findings as svc
 from app.services.actor import Actor
+from app.services.finding_detail import finding_detail
 from app.services.finding_filters import FilterError, FindingFilter, encode_cursor, parse_filter
 from app.services.permissions import NotFound, PermissionDenied
 from tests.finding_helpers import add_finding, add_project
@@ -171,3 +173,27 @@ def test_bad_cursor_is_a_clear_error(session: Session) -> None:
     for cursor in ("!!!", "WyJ4Il0", encode_cursor("-first_seen", [utcnow(), 1])):
         with pytest.raises(FilterError):
             svc.list_findings(session, ADMIN, FindingFilter(), cursor=cursor)
+
+
+def test_detail_reads_code_only_inside_the_checkout(session: Session, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "app.py").write_text("".join(f"line {n}\n" for n in range(1, 21)), encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("top secret\n", encoding="utf-8")
+    project = add_project(session)
+    project.local_path = str(repo)
+    inside = add_finding(session, project, path="src/app.py", line=10)
+    outside = add_finding(session, project, path="../secret.txt", line=1, snippet="as the scanner saw it")
+    session.commit()
+    detail = finding_detail(session, ADMIN, inside.id)
+    assert detail.code_source == "repository"
+    assert [(c.number, c.text, c.hit) for c in detail.code][4:7] == [
+        (9, "line 9", False),
+        (10, "line 10", True),
+        (11, "line 11", False),
+    ]
+    escaped = finding_detail(session, ADMIN, outside.id)
+    assert escaped.code_source == "scanner"
+    assert [c.text for c in escaped.code] == ["as the scanner saw it"]
+    with pytest.raises(NotFound):
+        finding_detail(session, analyst(), inside.id)

@@ -212,6 +212,11 @@ def install_home_fallback(app: Flask) -> None:
     app.add_url_rule("/", endpoint="home", view_func=index, methods=["GET"])
 
 
+def _session_key() -> str:
+    state = session_state()
+    return f"session:{state.session_id}" if state is not None else f"ip:{client_ip()}"
+
+
 def init_app(app: Flask) -> None:
     limiter = limiter_of(app)
     view: Any = app.view_functions["auth.login"]
@@ -220,3 +225,12 @@ def init_app(app: Flask) -> None:
         view
     )
     app.view_functions["auth.login"] = view
+    # A stolen password (or an unattended session) must not buy unlimited guesses at the code or the
+    # password behind it: 5 wrong answers per session per 15 minutes, 10 attempts a minute per IP.
+    for endpoint in ("auth.totp_verify", "auth.reauth"):
+        guarded: Any = app.view_functions[endpoint]
+        guarded = limiter.limit(IP_LIMIT, methods=["POST"])(guarded)
+        guarded = limiter.limit(
+            ACCOUNT_LIMIT, key_func=_session_key, methods=["POST"], deduct_when=_count_failure
+        )(guarded)
+        app.view_functions[endpoint] = guarded

@@ -299,3 +299,28 @@ def test_checklist_08_admins_need_totp_when_required(
 def test_checklist_08_demo_says_second_factor_not_enforced(client: FlaskClient) -> None:
     page = client.get("/login").get_data(as_text=True)
     assert "does not enforce a second factor" in page
+
+
+def test_checklist_08_code_and_reauth_guessing_is_limited(
+    client: FlaskClient,
+    make_user: Callable[..., Any],
+    login: Login,
+    logged_in: Callable[..., FlaskClient],
+    database: Database,
+) -> None:
+    user = make_user(Role.APPROVER, totp_secret=pyotp.random_base32(), totp_enabled=True)
+    assert login(client, user.username, user.password).headers["Location"].startswith("/login/totp")
+    token = get_csrf(client, "/login/totp")
+    codes = [
+        client.post("/login/totp", data={"code": "000000", "csrf_token": token}).status_code for _ in range(6)
+    ]
+    assert codes == [401] * 5 + [429]
+
+    admin = logged_in(Role.ADMIN)
+    token = admin.csrf()  # type: ignore[attr-defined]
+    guesses = [
+        admin.post("/reauth", data={"password": f"guess number {n} abc", "csrf_token": token}).status_code
+        for n in range(6)
+    ]
+    assert guesses == [401] * 5 + [429]
+    assert len(_actions(database, "authn_reauth", "failure")) == 5

@@ -8,12 +8,14 @@ commit and rollback. Rows move through SQLAlchemy Core statements in bulk (one u
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from app.ingestion import store
@@ -70,7 +72,7 @@ def _row(f: NormalizedFinding, fingerprint: str, project_id: int) -> dict[str, A
     extras = dict(f.extras)
     if f.end_line is not None:
         extras.setdefault("end_line", f.end_line)
-    return {
+    row = {
         "project_id": project_id,
         "fingerprint": fingerprint,
         "scanner": f.scanner[:64],
@@ -93,6 +95,13 @@ def _row(f: NormalizedFinding, fingerprint: str, project_id: int) -> dict[str, A
         "origin": _origin(f.category),
         "extras": extras,
     }
+    shown = [
+        row[name]
+        for name in store.DISPLAY_COLUMNS
+        if name not in ("last_seen", "last_run_id", "display_hash")
+    ]
+    row["display_hash"] = hashlib.blake2b(orjson.dumps(shown, default=str), digest_size=16).hexdigest()
+    return row
 
 
 def _merge_alias_groups(items: list[Identified], existing: store.Existing) -> None:

@@ -43,8 +43,10 @@ DISPLAY_COLUMNS = (
     "extras",
     "last_seen",
     "last_run_id",
+    "display_hash",
 )
 CHUNK = 5000
+ID_CHUNK = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,7 @@ class ExistingRow:
     exception_id: int | None
     reopen_count: int
     scanner: str
+    display_hash: str | None = None
 
 
 @dataclass
@@ -117,10 +120,11 @@ def load_existing(session: Session, project_id: int) -> Existing:
             FINDING.c.exception_id,
             FINDING.c.reopen_count,
             FINDING.c.scanner,
+            FINDING.c.display_hash,
         ).where(FINDING.c.project_id == project_id)
     )
-    for fingerprint, fid, status, exc_id, reopens, scanner in result:
-        row = ExistingRow(fid, str(status), exc_id, reopens or 0, scanner)
+    for fingerprint, fid, status, exc_id, reopens, scanner, shown in result:
+        row = ExistingRow(fid, str(status), exc_id, reopens or 0, scanner, shown)
         rows[fingerprint] = by_id[fid] = row
     packages = session.execute(
         select(FINDING.c.fingerprint, FINDING.c.package, FINDING.c.advisory_ids).where(
@@ -184,25 +188,38 @@ def _grouped_updates(session: Session, table: Any, key: str, changes: list[dict[
 
 
 def write_seen(session: Session, plan: Plan, existing: Existing) -> None:
-    """Upsert every seen finding, apply lifecycle changes, then record which scanners saw what."""
+    """Upsert every seen finding, apply lifecycle changes, then record which scanners saw what.
+
+    A finding reported exactly as last time (same display hash) is not rewritten: one set-based
+    UPDATE moves its ``last_seen``; the nightly rescan of an unchanged codebase is mostly that.
+    """
     conn = session.connection()
-    if plan.rows:
+    changed: list[dict[str, Any]] = []
+    same: list[int] = []
+    for row in plan.rows:
+        old = existing.rows.get(row["fingerprint"])
+        if old is not None:
+            plan.ids[row["fingerprint"]] = old.id
+            if old.display_hash == row["display_hash"]:
+                same.append(old.id)
+                continue
+        changed.append(row)
+    for start in range(0, len(same), ID_CHUNK):
+        conn.execute(
+            update(FINDING)
+            .where(FINDING.c.id.in_(same[start : start + ID_CHUNK]))
+            .values(last_seen=plan.now, last_run_id=plan.run_id)
+        )
+    fresh = {row["fingerprint"] for row in changed if row["fingerprint"] not in plan.ids}
+    if changed:
         dialect = conn.dialect.name
         if dialect == "postgresql":
-            upsert = _upsert(dialect, list(plan.rows[0])).returning(FINDING.c.id, FINDING.c.fingerprint)
-            for chunk in _chunks(plan.rows):
+            upsert = _upsert(dialect, list(changed[0])).returning(FINDING.c.id, FINDING.c.fingerprint)
+            for chunk in _chunks(changed):
                 plan.ids.update((fp, fid) for fid, fp in conn.execute(upsert, list(chunk)))
         else:
-            # The driver's executemany returns no rows: read the ids back (the project is locked).
-            executemany(conn, _upsert(dialect, list(plan.rows[0])), plan.rows)
-            # Known findings keep their ids; only new ones are read back (the project is locked).
-            fresh = set()
-            for row in plan.rows:
-                old = existing.rows.get(row["fingerprint"])
-                if old is None:
-                    fresh.add(row["fingerprint"])
-                else:
-                    plan.ids[row["fingerprint"]] = old.id
+            executemany(conn, _upsert(dialect, list(changed[0])), changed)
+            # Only new findings are read back (the project is locked, nothing else writes it).
             if fresh:
                 ids = conn.execute(
                     select(FINDING.c.fingerprint, FINDING.c.id).where(FINDING.c.project_id == plan.project_id)

@@ -70,6 +70,9 @@ class Finding(Base):
     last_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_run.id", ondelete="SET NULL"))
     origin: Mapped[str] = mapped_column(String(32), default="code")
     extras: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Digest of what a report says about the finding (message, line, severity, ...): a nightly scan
+    # that reports it unchanged only moves last_seen instead of rewriting the row (migration 0007).
+    display_hash: Mapped[str | None] = mapped_column(String(32))
 
 
 class FindingDetection(Base):

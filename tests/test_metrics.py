@@ -108,3 +108,17 @@ def test_queries_agree_between_portfolio_and_project_strategies(session: Session
 def _rounded(times: list[queries.FixTimes]) -> list[tuple[str, int, float]]:
     """Sums of day numbers may differ in the last float bits between strategies."""
     return [(t.severity, t.fixed, round(t.total_days, 6)) for t in times]
+
+
+def test_an_actor_without_projects_sees_zeros(session: Session) -> None:
+    project = add_project(session)
+    add_finding(session, project, first_seen=NOW - timedelta(days=3), fixed_at=NOW - timedelta(days=1))
+    add_snapshot(session, project, NOW.date(), 7)
+    session.commit()
+    nobody: frozenset[int] = frozenset()
+    assert int(queries.open_by_severity_category(session, nobody)["count"].sum()) == 0
+    assert sum(queries.overdue_by_severity(session, nobody, NOW).values()) == 0
+    weekly = queries.new_and_fixed_per_week(session, nobody, NOW, 4)
+    assert weekly["new"].tolist() == [0, 0, 0, 0] and weekly["fixed"].tolist() == [0, 0, 0, 0]
+    assert all(t.fixed == 0 for t in queries.fix_times(session, nobody, NOW - timedelta(days=90)))
+    assert queries.snapshot_series(session, nobody, [NOW.date()]).empty

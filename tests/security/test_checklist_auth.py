@@ -23,6 +23,7 @@ from app.services import bootstrap
 from app.services.actor import Actor
 from app.web.protection import limiter_of
 from tests.auth_fixtures import get_csrf, start_session
+from tests.conftest import VigilRunner
 
 Login = Callable[..., Any]
 
@@ -81,6 +82,22 @@ def test_checklist_01_password_policy_and_argon2id(
     assert stored.startswith("$argon2id$")
     memory = int(re.search(r"m=(\d+)", stored).group(1))  # type: ignore[union-attr]
     assert memory >= 19456
+
+
+def test_checklist_01_cli_applies_the_same_policy(runner: VigilRunner, database: Database) -> None:
+    common = runner.invoke(["users", "create", "bob", "--password-stdin"], input="Password1!\n")
+    assert (
+        common.exit_code == 2 and common.output.startswith("error: ") and len(common.output.splitlines()) == 1
+    )
+    short = runner.invoke(["users", "create", "bob", "--password-stdin"], input="Tr0ub4dor&3\n")
+    assert short.exit_code == 2 and "at least 12 characters" in short.output
+    ok = runner.invoke(
+        ["users", "create", "bob", "--password-stdin"], input="🍋 lemon zeppelin sails at noon\n"
+    )
+    assert ok.exit_code == 0, ok.output
+    with database.reader() as db:
+        stored = db.scalar(select(User.password_hash).where(User.username == "bob"))
+    assert stored is not None and stored.startswith("$argon2id$v=19$m=47104,t=1,p=1$")
 
 
 def test_checklist_02_old_parameters_rehashed_on_login(

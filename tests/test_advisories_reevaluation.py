@@ -157,6 +157,36 @@ def test_reevaluation_limited_to_projects_using_changed_packages(session: Sessio
     assert (limited.new, limited.fixed) == (2, 1)
 
 
+def test_unchanged_result_is_recorded_without_reingesting(session: Session) -> None:
+    service.import_advisories(session, ADMIN, FIXTURES / "osv-v1")
+    shop, api = _projects(session)
+    first = service.reevaluate_all(session, ADMIN, now=NOW)
+    again = service.reevaluate_all(session, ADMIN, now=NOW + timedelta(hours=1))
+    assert (first.projects, first.unchanged, again.projects, again.unchanged) == (2, 0, 0, 2)
+    assert again.findings == first.findings == 8
+    version = service.store_status(session).version
+    latest = session.scalars(
+        select(ScanRun).where(ScanRun.trigger == RunTrigger.ADVISORY).order_by(ScanRun.id.desc()).limit(2)
+    ).all()
+    assert {(r.project_id, r.ruleset_version, r.status.value, r.count_unchanged) for r in latest} == {
+        (shop, version, "succeeded", 6),
+        (api, version, "succeeded", 2),
+    }
+    # A scan in between: the next re-evaluation ingests again (there is no earlier result to trust).
+    service.scan_checkout(
+        session, session.get(Project, api), FIXTURES / "projects" / "uv", _scan_run(session, api)
+    )
+    third = service.reevaluate_all(session, ADMIN, now=NOW + timedelta(hours=2))
+    assert (third.projects, third.unchanged) == (1, 1)
+
+
+def _scan_run(session: Session, project_id: int) -> ScanRun:
+    run = ScanRun(project_id=project_id, scanner="osv", trigger=RunTrigger.SCHEDULE)
+    session.add(run)
+    session.flush()
+    return run
+
+
 def test_nothing_to_reevaluate_without_inventories(session: Session) -> None:
     service.import_advisories(session, ADMIN, FIXTURES / "osv-v1")
     summary = service.reevaluate_all(session, ADMIN)

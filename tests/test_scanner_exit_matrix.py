@@ -160,7 +160,7 @@ CASES: list[tuple[type[ToolScanner], int, str, Outcome, str]] = [
     # pip-audit: 0 no vulns, 1 vulns; missing JSON, skip_reason, nothing audited -> failed
     (PipAuditScanner, 0, pip_doc([CLEAN_DEP]), Outcome.CLEAN, ""),
     (PipAuditScanner, 1, pip_doc([VULN_DEP, CLEAN_DEP]), Outcome.FINDINGS, ""),
-    (PipAuditScanner, 1, "", Outcome.FAILED, "no output"),
+    (PipAuditScanner, 1, "", Outcome.FAILED, "no report written: tool said: boom"),
     (PipAuditScanner, 0, pip_doc([CLEAN_DEP, SKIPPED_DEP]), Outcome.FAILED, "not audited"),
     (PipAuditScanner, 1, pip_doc([SKIPPED_DEP]), Outcome.FAILED, "not audited"),
     (PipAuditScanner, 0, pip_doc([]), Outcome.FAILED, "audited no dependency"),

@@ -44,6 +44,9 @@ class ToolScanner(ABC):
     binary: str = ""
     ok_exit_codes: frozenset[int] = frozenset({0})
     version_args: tuple[str, ...] = ("--version",)
+    # Whether an unreadable-output error quotes the last stderr line (off when ``decode`` already
+    # explains the failure in the tool's words).
+    quote_stderr_on_decode_error: bool = True
 
     @abstractmethod
     def argv(self, tool: str, checkout: Path, options: ScanOptions, work: Path) -> list[str]:
@@ -143,7 +146,7 @@ class ToolScanner(ABC):
         try:
             report = self.parse(self.decode(run, options))
         except ReportError as exc:
-            last = _last_line(run.stderr_tail)
+            last = _last_line(run.stderr_tail) if self.quote_stderr_on_decode_error else ""
             detail = f" ({last})" if last else ""
             return ScanResult.failure(
                 self.name, f"unreadable {self.name} output: {exc.problem}{detail}", **common

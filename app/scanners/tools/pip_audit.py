@@ -10,10 +10,12 @@ told apart by the JSON).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from app.errors import VigilError
+from app.scanners.base import ReportError
 from app.scanners.importers import pip_audit as pip_audit_format
 from app.scanners.importers.base import ParsedReport
 from app.scanners.runner import RunResult
@@ -31,6 +33,7 @@ class PipAuditScanner(ToolScanner):
     category = "dependency"
     binary = "pip-audit"
     ok_exit_codes = frozenset({0, 1})
+    quote_stderr_on_decode_error = False
 
     def files(self, checkout: Path, options: ScanOptions) -> list[str]:
         names = options.dependency_files or tuple(n for n in DEFAULT_FILES if (checkout / n).is_file())
@@ -46,25 +49,36 @@ class PipAuditScanner(ToolScanner):
             args += ["-r", name]
         return args
 
+    def decode(self, run: RunResult, options: ScanOptions) -> Any:
+        if run.stdout_bytes == 0:
+            # Typical offline: --strict stops at the first package it cannot look up, before any
+            # report is written. Say which, in pip-audit's words.
+            raise ReportError(self.name, f"no report written: {_reason(run.stderr_tail)}")
+        return super().decode(run, options)
+
     def parse(self, document: Any) -> ParsedReport:
         return pip_audit_format.parse(document)
 
     def check(self, run: RunResult, report: ParsedReport, checkout: Path, options: ScanOptions) -> str | None:
         if run.exit_code == 1 and not report.findings:
-            return (
-                "pip-audit exited 1 without reporting a vulnerability: "
-                + (run.stderr_tail.strip().splitlines() or ["no reason given"])[-1][:300]
-            )
+            return f"pip-audit exited 1 without reporting a vulnerability: {_reason(run.stderr_tail)}"
         if not report.extras.get("audited", 1):
             return "pip-audit audited no dependency"
         return None
 
     def exit_error(self, run: RunResult) -> str:
-        lines = [ln.strip() for ln in run.stderr_tail.splitlines() if ln.strip()]
-        reason = next(
-            (ln for ln in reversed(lines) if "Error" in ln or "error" in ln), lines[-1] if lines else ""
-        )
-        return f"pip-audit failed (exit {run.exit_code}): {reason[:300] or 'no reason given'}"
+        return f"pip-audit failed (exit {run.exit_code}): {_reason(run.stderr_tail)}"
+
+
+_LOG_PREFIX = re.compile(r"^(ERROR|WARNING|INFO|CRITICAL):[\w.]+:\s*")
+
+
+def _reason(stderr: str) -> str:
+    """pip-audit's own last error line, without its logger prefix; tracebacks give their last line."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "error" in ln.lower()]
+    reason = _LOG_PREFIX.sub("", (errors or lines or ["no reason given"])[-1])
+    return reason[:300]
 
 
 SCANNER = PipAuditScanner()

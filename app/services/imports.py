@@ -10,8 +10,9 @@ same moment cannot both miss each other.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ class ImportResult:
     summary: IngestSummary
     duplicate: bool = False
     complete: bool = True
+    timings: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +53,7 @@ class ImportResult:
             "scanner": self.scanner,
             "duplicate": self.duplicate,
             "complete": self.complete,
+            "timings": self.timings,
             **self.summary.as_dict(),
         }
 
@@ -149,7 +152,9 @@ def import_report(
         if fmt == AUTO or run.report_format == fmt:
             return _replay(session, actor, run)
     now = utcnow()
+    started = time.perf_counter()
     report_format, scanner, tool_version, complete, findings, problems = _read(path, fmt, max_bytes)
+    parsed = time.perf_counter()
     run = ScanRun(
         project_id=project.id,
         scanner=(scanner or report_format)[:64],
@@ -169,6 +174,8 @@ def import_report(
     session.add(run)
     session.flush()
     summary = ingest(session, run, findings, now=now, actor=actor)
+    timings = {"parse_s": round(parsed - started, 3), "ingest_s": round(time.perf_counter() - parsed, 3)}
+    run.details = {**run.details, "timings": timings}
     run.status = RunStatus.SUCCEEDED
     if summary.total:
         run.outcome = RunOutcome.FINDINGS
@@ -176,4 +183,6 @@ def import_report(
         run.outcome = RunOutcome.CLEAN if complete else RunOutcome.FAILED
     run.finished_at = utcnow()
     session.flush()
-    return ImportResult(run.id, project.id, report_format, run.scanner, summary, complete=complete)
+    return ImportResult(
+        run.id, project.id, report_format, run.scanner, summary, complete=complete, timings=timings
+    )

@@ -294,3 +294,13 @@ def test_repo_config_switches(checkout: Path, tmp_path: Path) -> None:
     assert "--isolated" not in ruff_honour and "--ignore-noqa" in ruff_honour
     # mypy config can load plugins (code from the scanned repository): never read
     assert "--config-file=" in MypyScanner().argv("mypy", checkout, honour, tmp_path)
+
+
+def test_semgrep_keeps_an_address_space_it_can_start_in_and_caps_memory_itself(
+    checkout: Path, tmp_path: Path
+) -> None:
+    options = ScanOptions().with_limits(memory_mb=512)
+    assert SemgrepScanner().limits(options).memory_mb == 4096
+    argv = SemgrepScanner().argv("/usr/bin/semgrep", checkout, options, tmp_path)
+    assert argv[argv.index("--max-memory") + 1] == "384"
+    assert BanditScanner().limits(options).memory_mb == 512

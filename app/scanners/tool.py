@@ -29,7 +29,15 @@ from app.errors import VigilError
 from app.scanners.base import NormalizedFinding, ReportError
 from app.scanners.importers.base import ParsedReport
 from app.scanners.importers.safe_load import load_json
-from app.scanners.runner import RunnerError, RunResult, run_tool, tool_path, tool_version, validate_checkout
+from app.scanners.runner import (
+    Limits,
+    RunnerError,
+    RunResult,
+    run_tool,
+    tool_path,
+    tool_version,
+    validate_checkout,
+)
 from app.scanners.scan import ScanOptions, ScanResult, Suppression
 from app.scanners.suppressions import KINDS_BY_SCANNER, find_suppressions
 
@@ -47,6 +55,10 @@ class ToolScanner(ABC):
     # Whether an unreadable-output error quotes the last stderr line (off when ``decode`` already
     # explains the failure in the tool's words).
     quote_stderr_on_decode_error: bool = True
+    # Smallest address-space limit the tool can start under (MB). Some runtimes reserve far more
+    # virtual memory than they use (semgrep-core needs over 2 GB of address space at ~100 MB RSS);
+    # such tools bound their real memory with their own option instead.
+    address_space_floor_mb: int = 0
 
     @abstractmethod
     def argv(self, tool: str, checkout: Path, options: ScanOptions, work: Path) -> list[str]:
@@ -74,6 +86,12 @@ class ToolScanner(ABC):
 
     def ruleset_version(self, options: ScanOptions) -> str | None:
         return None
+
+    def limits(self, options: ScanOptions) -> Limits:
+        limits = options.limits
+        if limits.memory_mb < self.address_space_floor_mb:
+            limits = replace(limits, memory_mb=self.address_space_floor_mb)
+        return limits
 
     def version(self, tool: str, work: Path, options: ScanOptions) -> str | None:
         """The tool's version: from the package metadata when the tool is the one installed with
@@ -116,7 +134,7 @@ class ToolScanner(ABC):
                 argv,
                 cwd=self.cwd(root),
                 work_dir=work / "run",
-                limits=options.limits,
+                limits=self.limits(options),
                 cancel=options.cancel,
                 env=self.env(options),
             )

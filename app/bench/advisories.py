@@ -53,6 +53,7 @@ class AdvisoryBench:
     second_reevaluate_seconds: float
     delta_records: int
     delta_projects: int
+    delta_ingested: int
     delta_seconds: float
 
     @property
@@ -210,6 +211,7 @@ def run(
         fixed=first.fixed,
         second_reevaluate_seconds=second_seconds,
         delta_records=DELTA_RECORDS,
-        delta_projects=incremental.projects,
+        delta_projects=incremental.projects + incremental.unchanged,
+        delta_ingested=incremental.projects,
         delta_seconds=delta_seconds,
     )

@@ -30,5 +30,5 @@ def command(projects: int, per_project: int, advisories: int, database_url: str 
     click.echo(f"re-evaluate again (nothing changed):        {result.second_reevaluate_seconds:6.2f} s")
     click.echo(
         f"import {result.delta_records} changed records + re-evaluate the {result.delta_projects} "
-        f"projects using them: {result.delta_seconds:6.2f} s"
+        f"projects using them ({result.delta_ingested} with new results): {result.delta_seconds:6.2f} s"
     )

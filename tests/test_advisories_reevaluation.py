@@ -107,7 +107,7 @@ def test_new_advisories_open_and_close_findings_without_a_scan(database: Databas
 
 def test_exception_on_an_advisory_that_gains_a_fix_is_flagged(session: Session) -> None:
     service.import_advisories(session, ADMIN, FIXTURES / "osv-v1")
-    shop, _ = _projects(session)
+    shop, api = _projects(session)
     requester = User(username="ann", password_hash="x")
     approver = User(username="bob", password_hash="x")
     session.add_all([requester, approver])
@@ -134,12 +134,31 @@ def test_exception_on_an_advisory_that_gains_a_fix_is_flagged(session: Session) 
     )
     assert accepted is not None and accepted.status == FindingStatus.ACCEPTED
 
+    finding_exception = RiskException(
+        scope=ExceptionScope.FINDING,
+        project_id=api,
+        finding_id=session.scalar(
+            select(Finding.id).where(Finding.package == "requests", Finding.project_id == api)
+        ),
+        justification="internal network only",
+        owner="ann",
+        state=ExceptionState.ACTIVE,
+        requested_by_id=requester.id,
+        decided_by_id=approver.id,
+        expires_at=NOW + timedelta(days=60),
+    )
+    session.add(finding_exception)
+    session.flush()
+
     summary = service.import_advisories(session, ADMIN, FIXTURES / "osv-v2")
     assert summary.gained_fixes["CVE-2023-32681"] == ["2.31.0"]
+    assert summary.flagged_exceptions == [exception.id, finding_exception.id]
+    for flagged in (exception, finding_exception):
+        session.refresh(flagged)
+        assert flagged.needs_review
+        assert flagged.review_reason == "the advisory now has a fixed version: 2.31.0"
     second = service.reevaluate_all(session, ADMIN, now=NOW + timedelta(days=1))
-    assert second.flagged_exceptions == [exception.id]
-    session.refresh(exception)
-    assert exception.needs_review and "2.31.0" in (exception.review_reason or "")
+    assert second.flagged_exceptions == []  # already flagged, not twice
 
 
 def test_reevaluation_limited_to_projects_using_changed_packages(session: Session) -> None:

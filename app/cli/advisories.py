@@ -32,6 +32,9 @@ def import_cmd(path: Path, no_reevaluate: bool) -> None:
         f"{summary.updated} updated, {summary.unchanged} unchanged, {summary.withdrawn} withdrawn, "
         f"{summary.ignored} not PyPI, {summary.rejected} rejected"
     )
+    if summary.flagged_exceptions:
+        ids = ", ".join(f"#{i}" for i in summary.flagged_exceptions)
+        click.echo(f"exceptions flagged for review (their advisory now has a fixed version): {ids}")
     for problem in summary.problems[:10]:
         click.echo(f"  skipped: {problem}")
     if len(summary.problems) > 10:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.advisories.osv import AdvisoryError, OsvRecord, parse_record
 from app.advisories.sources import Limits, iter_documents
-from app.models import AdvisoryImport, Base, utcnow
+from app.models import AdvisoryImport, Base, ExceptionScope, ExceptionState, Finding, RiskException, utcnow
 from app.services import audit
 from app.services.actor import Actor
 from app.services.permissions import require
@@ -51,6 +51,8 @@ class ImportSummary:
     gained_fixes: dict[str, list[str]] = field(default_factory=dict)
     # Packages whose advisories changed: only projects depending on them can see different results.
     changed_packages: set[str] = field(default_factory=set)
+    # Active exceptions flagged for review because their advisory gained a fixed version.
+    flagged_exceptions: list[int] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -229,5 +231,44 @@ def import_advisories(
             "rejected": summary.rejected,
         },
     )
+    if summary.gained_fixes:
+        summary.flagged_exceptions = _flag_exceptions(session, actor, summary.gained_fixes)
     session.flush()
     return summary
+
+
+def _flag_exceptions(session: Session, actor: Actor, gained: dict[str, list[str]]) -> list[int]:
+    """Active exceptions covering an advisory that just gained a fixed version need a second look.
+
+    An accepted risk is often justified by "no fix exists"; once one does, the owner should upgrade
+    or say again why not. Covers exceptions naming the advisory (or an alias) and exceptions on a
+    single finding whose advisory ids include it.
+    """
+    flagged: list[int] = []
+    stmt = (
+        select(RiskException, Finding.advisory_ids)
+        .outerjoin(Finding, Finding.id == RiskException.finding_id)
+        .where(
+            RiskException.state == ExceptionState.ACTIVE,
+            RiskException.needs_review.is_(False),
+            RiskException.scope.in_([ExceptionScope.ADVISORY, ExceptionScope.FINDING]),
+        )
+        .order_by(RiskException.id)
+    )
+    for exc, finding_ids in session.execute(stmt):
+        ids = {exc.advisory_id or "", *(exc.aliases or ()), *(finding_ids or ())}
+        fixes = sorted({v for ident in ids if ident in gained for v in gained[ident]})
+        if not fixes:
+            continue
+        exc.needs_review = True
+        exc.review_reason = f"the advisory now has a fixed version: {', '.join(fixes[:5])}"
+        audit.record(
+            session,
+            actor,
+            "exception_flag_review",
+            object_type="exception",
+            object_id=exc.id,
+            after={"reason": exc.review_reason},
+        )
+        flagged.append(exc.id)
+    return flagged

@@ -101,6 +101,8 @@ def make_user(database: Database) -> MakeUser:
 def get_csrf(client: FlaskClient, path: str = "/login") -> str:
     """The form CSRF token of the client's current session, read from a rendered page."""
     page = client.get(path)
+    if page.status_code in (301, 302, 303):  # e.g. /login sends a signed-in user home
+        page = client.get("/account/password", follow_redirects=True)
     match = _CSRF_RE.search(page.get_data(as_text=True))
     assert match is not None, f"no CSRF token on {path} ({page.status_code})"
     return match.group(1)
@@ -150,7 +152,7 @@ def logged_in(app: Flask, database: Database, make_user: MakeUser) -> Callable[.
         client.environ_base.update({"wsgi.url_scheme": "https", "REMOTE_ADDR": "127.0.0.1"})
         start_session(app, database, client, user.id)
         client.user = user  # type: ignore[attr-defined]
-        client.csrf = lambda: get_csrf(client, "/login")  # type: ignore[attr-defined]
+        client.csrf = lambda: get_csrf(client, "/account/password")  # type: ignore[attr-defined]
         return client
 
     return make

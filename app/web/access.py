@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, Response, g, redirect, request, session, url_for
+from flask import Flask, Response, current_app, g, redirect, request, session, url_for
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
 
 from app.models.base import ActorType, Role
@@ -202,8 +202,6 @@ def _pending_setup(state: SessionState) -> str | None:
 
 
 def _settings() -> Any:
-    from flask import current_app
-
     return current_app.config["VIGIL"]
 
 

@@ -151,7 +151,7 @@ def totp_confirm() -> Any:
             user=_me(),
             enrolment=None,
             error=f"{exc}. Start again to get a new secret.",
-            required=False,
+            required=current_app.config["VIGIL"].totp_required,
         )
     flash("Second factor enrolled: sign-ins now ask for a code.", "success")
     return redirect(url_for("account.index"))

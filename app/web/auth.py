@@ -23,6 +23,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.models.base import ActorType
@@ -77,6 +78,8 @@ def _login_page(status: int = 200, error: str | None = None, username: str = "")
 @bp.get("/login")
 @public
 def login_form() -> Any:
+    if current_user.is_authenticated:
+        return redirect(home_url())
     return _login_page()
 
 

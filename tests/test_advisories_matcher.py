@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.advisories.findings import UNPINNED_RULE, evaluate, preferred_id
 from app.advisories.inventory import collect
@@ -212,3 +214,44 @@ def test_preferred_id_order() -> None:
     assert preferred_id(["PYSEC-1", "GHSA-x", "CVE-2"]) == "CVE-2"
     assert preferred_id(["PYSEC-1", "GHSA-x"]) == "GHSA-x"
     assert preferred_id(["OSV-1"]) == "OSV-1"
+
+
+def _reference_affected(version: str, events: list[tuple[str, str]]) -> bool:
+    """The OSV rule restated: affected iff the nearest event at or below the version opens a range.
+
+    An ``introduced`` or ``fixed``/``limit`` at version X applies from X on; a ``last_affected`` at X
+    applies from just above X. Among events applying at the same point, the closing one wins.
+    """
+    from packaging.version import Version
+
+    v = Version(version)
+    best: tuple[tuple[Version, int], str] | None = None
+    for kind, raw in events:
+        bound = Version("0") if raw == "0" else Version(raw)
+        if kind == "last_affected":
+            applies, point = v > bound, (bound, 1)
+        else:
+            applies, point = v >= bound, (bound, 0 if kind == "introduced" else 1)
+        if applies and (best is None or point >= best[0]):
+            best = (point, kind)
+    return best is not None and best[1] == "introduced"
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=6, unique=True),
+    st.lists(st.sampled_from(["fixed", "last_affected"]), min_size=6, max_size=6),
+    st.integers(min_value=0, max_value=13),
+    st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_ranges_agree_with_the_osv_rule(
+    points: list[int], closers: list[str], probe: int, zero: bool
+) -> None:
+    ordered = sorted(points)
+    events = []
+    for i, point in enumerate(ordered):  # alternate opening and closing events, as OSV ranges do
+        kind = "introduced" if i % 2 == 0 else closers[i]
+        events.append((kind, "0" if (kind == "introduced" and i == 0 and zero) else f"1.{point}"))
+    index = _one(_record([{kind: value} for kind, value in reversed(events)]))
+    version = f"1.{probe}"
+    assert bool(index.match("demo-pkg", version)) is _reference_affected(version, events)

@@ -144,6 +144,7 @@ def ingest(
     if project is None:
         raise ValueError(f"scan run {scan_run.id} points at a missing project")
     lock_project(session, project.id)
+    store.prepare(session)
     items = fingerprints(list(findings), checkout)
     existing = store.load_existing(session, project.id)
     _merge_alias_groups(items, existing)

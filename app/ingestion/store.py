@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -47,6 +47,7 @@ DISPLAY_COLUMNS = (
 )
 CHUNK = 5000
 ID_CHUNK = 10_000
+SQLITE_IMPORT_CACHE_KIB = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,16 @@ class Plan:
             "scan_run_id": self.run_id,
             "exception_id": exc_id,
         }
+
+
+def prepare(session: Session) -> None:
+    """Give SQLite a page cache that holds the finding table's indexes during a large import.
+
+    The default 2 MB cache makes every index update of a 100,000-row import a page miss; the
+    setting lives on this connection only (SQLite connections are not pooled).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}"))
 
 
 def load_existing(session: Session, project_id: int) -> Existing:

@@ -21,9 +21,10 @@ def test_bench_web_runs_and_reports_every_measurement(tmp_path: Path) -> None:
     for name in (
         "findings list (admin, any filter/sort/page)",
         "findings list (analyst, 5 projects)",
-        "dashboard 30 days (admin, all projects)",
-        "dashboard 365 days (admin, all projects)",
-        "dashboard 30 days (analyst, 5 projects)",
+        "dashboard 30 days, recomputed (admin, all)",
+        "dashboard 365 days, recomputed (admin, all)",
+        "dashboard 30 days, cached figures (admin, all)",
+        "dashboard 30 days, recomputed (analyst, 5 projects)",
         "scan health fragment",
     ):
         assert name in result.output

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.models import AuditEvent, Finding, Project, RunStatus, ScanRun, utcnow
+from app.services.figure_cache import FigureCache
 from tests.finding_helpers import add_finding, add_project, add_run, add_snapshot
 
 HTMX = {"HX-Request": "true"}
@@ -149,3 +150,49 @@ def test_active_run_polls_until_it_ends_and_can_be_cancelled(database: Database,
     assert 'data-run-status="cancelled"' in after and "hx-trigger" not in after
     again = client.post(f"/scans/{run_id}/cancel", data={"csrf_token": token})
     assert again.status_code == 400 and "already cancelled" in again.get_data(as_text=True)
+
+
+def test_dashboard_figures_follow_every_change(database: Database, logged_in: Any) -> None:
+    ids = _seed(database)
+    client: FlaskClient = logged_in("admin")
+
+    def open_total() -> str:
+        html = client.get("/").get_data(as_text=True)
+        found = re.search(
+            r"<h2>Open findings</h2>\s*<p class=\"stat\"><a href=\"/findings\">([\d,]+)</a>", html
+        )
+        assert found is not None
+        return found.group(1)
+
+    assert open_total() == "1"
+    assert open_total() == "1"  # the second view is served from the figure cache
+    token = client.csrf()
+    client.post(
+        "/findings/triage",
+        data={
+            "finding": ids["finding"],
+            "status": "false_positive",
+            "reason": "duplicate",
+            "csrf_token": token,
+        },
+    )
+    assert open_total() == "0"  # the triage's audit event invalidated the cached figures
+
+
+def test_figure_cache_versions_and_expiry() -> None:
+    cache: FigureCache[int] = FigureCache(ttl_seconds=60.0, max_entries=2)
+    calls: list[int] = []
+
+    def compute(value: int) -> Any:
+        return lambda: calls.append(value) or value
+
+    assert cache.get_or_compute("a", 1, compute(10)) == (10, False)
+    assert cache.get_or_compute("a", 1, compute(11)) == (10, True)
+    assert cache.get_or_compute("a", 2, compute(12)) == (12, False)  # new version: recomputed
+    cache.get_or_compute("b", 1, compute(20))
+    cache.get_or_compute("c", 1, compute(30))  # evicts the least recently used key "a"
+    assert cache.get_or_compute("a", 2, compute(13)) == (13, False)
+    expired: FigureCache[int] = FigureCache(ttl_seconds=0.0)
+    expired.get_or_compute("a", 1, compute(1))
+    assert expired.get_or_compute("a", 1, compute(2)) == (2, False)
+    assert calls == [10, 12, 20, 30, 13, 1, 2]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from app.metrics import queries, trends
 from app.models import ExceptionState, Project, RiskException, RunStatus, ScanRun, utcnow
 from app.services import scan_health
 from app.services.actor import Actor
+from app.services.figure_cache import FigureCache, data_version
 from app.services.permissions import require
 from app.services.scan_health import HealthFlag
 
@@ -35,24 +37,20 @@ class DashboardError(VigilError, ValueError):
 class Dashboard:
     window: int
     scope: frozenset[int] | None
-    categories: list[str]
-    open_rows: list[tuple[str, list[int], int]]
-    open_total: int
-    overdue: dict[str, int]
-    weekly: list[tuple[str, str, int, int]]
-    fix_rows: list[trends.FixSummary]
-    fix_overall: float | None
-    fix_since: date
-    by_severity: trends.Trend
-    by_scanner: trends.Trend
+    figures: Figures
+    cached: bool
     expiring: list[tuple[RiskException, str]]
     failed_runs: list[tuple[ScanRun, str]]
     failed_total: int
     generated_at: datetime
 
+    def __getattr__(self, name: str) -> Any:
+        # The figures' fields read as the dashboard's own (data.open_total, data.by_severity, ...).
+        return getattr(self.figures, name)
+
     @property
     def overdue_total(self) -> int:
-        return sum(self.overdue.values())
+        return sum(self.figures.overdue.values())
 
 
 def parse_window(raw: str | None) -> int:
@@ -117,12 +115,27 @@ def health_flags(session: Session, actor: Actor, *, advisory_max_age_days: int) 
     return scan_health.scan_health(session, actor, advisory_max_age_days=advisory_max_age_days)
 
 
-def portfolio(session: Session, actor: Actor, window: int = 30, now: datetime | None = None) -> Dashboard:
-    require(actor, "dashboard.view")
-    if window not in trends.WINDOWS:
-        raise DashboardError(f"'days' must be one of {', '.join(map(str, trends.WINDOWS))}")
-    now = now or utcnow()
-    scope = actor.project_ids
+@dataclass(frozen=True)
+class Figures:
+    """The costly part of the dashboard: plain data, safe to share between requests."""
+
+    categories: list[str]
+    open_rows: list[tuple[str, list[int], int]]
+    open_total: int
+    overdue: dict[str, int]
+    weekly: list[tuple[str, str, int, int]]
+    fix_rows: list[trends.FixSummary]
+    fix_overall: float | None
+    fix_since: date
+    by_severity: trends.Trend
+    by_scanner: trends.Trend
+    computed_at: datetime
+
+
+FIGURES: FigureCache[Figures] = FigureCache(ttl_seconds=60.0)
+
+
+def compute_figures(session: Session, scope: frozenset[int] | None, window: int, now: datetime) -> Figures:
     grid = queries.open_by_severity_category(session, scope)
     categories, rows = trends.severity_category_table(grid)
     weekly = queries.new_and_fixed_per_week(session, scope, now, WEEKS)
@@ -131,21 +144,13 @@ def portfolio(session: Session, actor: Actor, window: int = 30, now: datetime | 
     fix_rows, fix_overall = trends.mean_time_to_fix(queries.fix_times(session, scope, fix_since))
     days = trends.sample_days(window, now.date())
     series = queries.snapshot_series(session, scope, days)
-    failed, failed_total = recent_failures(session, scope, now)
-    return Dashboard(
-        window=window,
-        scope=scope,
+    return Figures(
         categories=categories,
         open_rows=rows,
         open_total=int(grid["count"].sum()) if not grid.empty else 0,
         overdue=queries.overdue_by_severity(session, scope, now),
         weekly=[
-            (
-                week.isoformat(),
-                (week + timedelta(days=6)).isoformat(),
-                int(new),
-                int(fixed),
-            )
+            (week.isoformat(), (week + timedelta(days=6)).isoformat(), int(new), int(fixed))
             for week, new, fixed in weekly.itertuples(index=False)
         ],
         fix_rows=fix_rows,
@@ -153,6 +158,36 @@ def portfolio(session: Session, actor: Actor, window: int = 30, now: datetime | 
         fix_since=fix_since.date(),
         by_severity=trends.trend(series, days, "severity", trends.SEVERITY_ORDER),
         by_scanner=trends.trend(series, days, "scanner", SCANNER_ORDER),
+        computed_at=now,
+    )
+
+
+def portfolio(
+    session: Session,
+    actor: Actor,
+    window: int = 30,
+    now: datetime | None = None,
+    *,
+    cache: FigureCache[Figures] | None = FIGURES,
+) -> Dashboard:
+    """The dashboard for the actor's projects; figures come from the cache while nothing changed."""
+    require(actor, "dashboard.view")
+    if window not in trends.WINDOWS:
+        raise DashboardError(f"'days' must be one of {', '.join(map(str, trends.WINDOWS))}")
+    now = now or utcnow()
+    scope = actor.project_ids
+    if cache is None:
+        figures, cached = compute_figures(session, scope, window, now), False
+    else:
+        figures, cached = cache.get_or_compute(
+            (scope, window), data_version(session), lambda: compute_figures(session, scope, window, now)
+        )
+    failed, failed_total = recent_failures(session, scope, now)
+    return Dashboard(
+        window=window,
+        scope=scope,
+        figures=figures,
+        cached=cached,
         expiring=expiring_exceptions(session, scope, now),
         failed_runs=failed,
         failed_total=failed_total,

@@ -162,3 +162,17 @@ def test_cli_bad_source_is_one_line(runner: VigilRunner, tmp_path: Path) -> None
     assert result.output.strip().splitlines() == [
         f"error: {tmp_path / 'missing.zip'}: no such file or folder"
     ]
+
+
+def test_old_inventories_are_pruned(session: Session, tmp_path: Path) -> None:
+    from app.services.advisory_store import KEEP_INVENTORIES
+
+    project = Project(name="busy", local_path=str(tmp_path))
+    session.add(project)
+    session.flush()
+    inventory = collect(FIXTURES / "projects" / "pipenv")
+    ids = [service.save_inventory(session, project.id, inventory, None) for _ in range(KEEP_INVENTORIES + 2)]
+    kept = session.scalars(select(DependencyInventory.id).order_by(DependencyInventory.id)).all()
+    assert kept == ids[2:]
+    stored = set(session.scalars(select(InventoryDependency.inventory_id).distinct()))
+    assert stored == set(ids[2:])

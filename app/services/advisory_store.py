@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, func, insert, select, type_coerce
+from sqlalchemy import Text, delete, func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.advisories.findings import SCANNER
@@ -39,6 +39,7 @@ INDEX_COLUMNS = (
     type_coerce(Advisory.affected, Text).label("affected"),
 )
 DEPENDENCY_CHUNK = 5000
+KEEP_INVENTORIES = 10
 DEPENDENCY = Base.metadata.tables["dependency"]
 
 
@@ -146,7 +147,26 @@ def save_inventory(session: Session, project_id: int, inventory: Inventory, scan
     rows = [{"inventory_id": header.id, **dep.as_row()} for dep in inventory.dependencies]
     for start in range(0, len(rows), DEPENDENCY_CHUNK):
         session.execute(insert(DEPENDENCY), rows[start : start + DEPENDENCY_CHUNK])
+    _prune(session, project_id)
     return header.id
+
+
+def _prune(session: Session, project_id: int) -> None:
+    """Keep the newest KEEP_INVENTORIES readings per project.
+
+    A nightly scan of 500 projects with 200 dependencies each would otherwise add 36 million
+    dependency rows a year; re-evaluation only ever needs the newest reading, and a few older ones
+    show what changed recently.
+    """
+    old = session.scalars(
+        select(DependencyInventory.id)
+        .where(DependencyInventory.project_id == project_id)
+        .order_by(DependencyInventory.id.desc())
+        .offset(KEEP_INVENTORIES)
+    ).all()
+    if old:
+        session.execute(delete(DEPENDENCY).where(DEPENDENCY.c.inventory_id.in_(old)))
+        session.execute(delete(DependencyInventory).where(DependencyInventory.id.in_(old)))
 
 
 def latest_inventories(

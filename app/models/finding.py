@@ -32,6 +32,7 @@ class Finding(Base):
         Index("ix_finding_fixed_at", "fixed_at"),
         Index("ix_finding_project_first_seen", "project_id", "first_seen"),
         Index("ix_finding_project_fixed_at", "project_id", "fixed_at", "severity", "first_seen"),
+        Index("ix_finding_path_status", "path", "status"),  # "path starts with" (migration 0008)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -71,7 +71,9 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def conditions(flt: FindingFilter, scope: frozenset[int] | None, now: datetime) -> list[ColumnElement[bool]]:
+def conditions(
+    flt: FindingFilter, scope: frozenset[int] | None, now: datetime, dialect: str = "sqlite"
+) -> list[ColumnElement[bool]]:
     """The WHERE clause of a filter; every value is bound, every column is from the allow-list."""
     where: list[ColumnElement[bool]] = []
     if scope is not None:
@@ -89,7 +91,7 @@ def conditions(flt: FindingFilter, scope: frozenset[int] | None, now: datetime) 
     if flt.rule:
         where.append(Finding.rule_id == flt.rule)
     if flt.path_prefix:
-        where.append(Finding.path.like(_escape_like(flt.path_prefix) + "%", escape="\\"))
+        where.extend(path_prefix_conditions(flt.path_prefix, dialect))
     if flt.text:
         pattern = "%" + _escape_like(flt.text) + "%"
         where.append(
@@ -111,6 +113,21 @@ def conditions(flt: FindingFilter, scope: frozenset[int] | None, now: datetime) 
     if flt.fixed_to:
         where.append(Finding.fixed_at < _day_start(flt.fixed_to) + timedelta(days=1))
     return where
+
+
+def path_prefix_conditions(prefix: str, dialect: str) -> list[ColumnElement[bool]]:
+    """``path LIKE 'prefix%'``, plus on SQLite the same as an index range.
+
+    SQLite's LIKE is case-insensitive and so cannot use an index; with the default binary collation
+    ``prefix <= path < prefix+1`` selects exactly the paths that start with the prefix, so the range
+    finds the rows through ``ix_finding_path_status`` and the LIKE keeps the meaning exact.
+    PostgreSQL's collations do not order paths byte by byte, so there the LIKE stands alone.
+    """
+    parts: list[ColumnElement[bool]] = [Finding.path.like(_escape_like(prefix) + "%", escape="\\")]
+    if dialect == "sqlite":
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        parts += [Finding.path >= prefix, Finding.path < upper]
+    return parts
 
 
 def _escape_like(value: str) -> str:
@@ -176,7 +193,7 @@ def list_findings(
     scope = visible_scope(actor)
     check_project_ids(session, actor, flt.project_ids)
     after = decode_cursor(cursor, flt.sort) if cursor else None
-    where = conditions(flt, scope, now or utcnow())
+    where = conditions(flt, scope, now or utcnow(), session.get_bind().dialect.name)
     if flt.sort == "severity":
         rows = _severity_page(session, flt, where, after, limit + 1)
     else:

@@ -1,0 +1,27 @@
+"""finding path index: the findings browser's "path starts with" filter as an index range
+
+Revision ID: 0008_finding_path_index
+Revises: 0007_finding_display_hash
+Create Date: 2026-11-24
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0008_finding_path_index"
+down_revision: str | Sequence[str] | None = "0007_finding_display_hash"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("finding", schema=None) as batch_op:
+        batch_op.create_index("ix_finding_path_status", ["path", "status"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("finding", schema=None) as batch_op:
+        batch_op.drop_index("ix_finding_path_status")

@@ -151,3 +151,13 @@ def test_broken_lock_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     inventory = collect(tmp_path)
     assert [d.name for d in inventory.dependencies] == ["flask"]
     assert len(inventory.problems) == 1 and inventory.problems[0].startswith("uv.lock: not valid TOML (")
+
+
+def test_poetry_multiple_constraints_pin_only_when_they_agree(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.poetry.dependencies]\npython = "^3.11"\n'
+        'numpy = [{version = "1.24.0", python = "<3.12"}, {version = "1.26.0", python = ">=3.12"}]\n'
+        'scipy = [{version = "1.11.0", python = "<3.12"}, {version = "==1.11.0", python = ">=3.12"}]\n'
+    )
+    deps, _, _ = read_file(tmp_path, "pyproject.toml")
+    assert [(d.name, d.version) for d in deps] == [("numpy", None), ("scipy", "1.11.0")]

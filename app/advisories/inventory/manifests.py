@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def _poetry_entry(name: str, spec: Any, source: str, *, dev: bool, group: str | 
         first = next((e for e in entries if e is not None), None)
         if first is None:
             return None
-        return first if len(versions) == 1 else Dependency(**{**_fields(first), "version": None})
+        return first if len(versions) == 1 else replace(first, version=None)
     note = None
     extras: tuple[str, ...] = ()
     markers = None
@@ -84,10 +85,6 @@ def _poetry_entry(name: str, spec: Any, source: str, *, dev: bool, group: str | 
         group=group,
         note=note,
     )
-
-
-def _fields(dep: Dependency) -> dict[str, Any]:
-    return {name: getattr(dep, name) for name in dep.__slots__}
 
 
 def parse_pyproject(path: Path, root: Path) -> tuple[list[Dependency], list[str]]:

@@ -21,8 +21,9 @@ HTTPS = "https://localhost"
 
 def _admin_pages(admin: FlaskClient) -> dict[str, Any]:
     user_id = admin.user.id  # type: ignore[attr-defined]
+    anonymous = admin.application.test_client()
+    pages = {"/login": anonymous.get("/login", base_url=HTTPS)}
     paths = [
-        "/login",
         "/account",
         "/account/password",
         "/account/totp",
@@ -33,7 +34,11 @@ def _admin_pages(admin: FlaskClient) -> dict[str, Any]:
         "/admin/audit",
         "/admin/users/999999",  # the 404 page
     ]
-    return {path: admin.get(path, base_url=HTTPS) for path in paths}
+    pages.update({path: admin.get(path, base_url=HTTPS) for path in paths})
+    assert all(r.status_code in (200, 404) for r in pages.values()), {
+        p: r.status_code for p, r in pages.items()
+    }
+    return pages
 
 
 def test_checklist_22_csrf_and_cross_origin_refused(logged_in: Callable[..., FlaskClient]) -> None:

@@ -102,32 +102,13 @@ def week_starts(now: datetime, weeks: int) -> list[datetime]:
 def new_and_fixed_per_week(session: Session, scope: Scope, now: datetime, weeks: int = 12) -> pd.DataFrame:
     """Findings first seen / fixed in each week: columns week, new, fixed."""
     starts = week_starts(now, weeks)
-    if scope is not None:
-        return _weekly_for_projects(session, scope, starts)
+    in_scope = project_condition(Finding.project_id, scope)
     bounds = [(start, start + timedelta(weeks=1)) for start in starts]
-    new = [and_(Finding.first_seen >= a, Finding.first_seen < b) for a, b in bounds]
-    fixed = [and_(Finding.fixed_at >= a, Finding.fixed_at < b) for a, b in bounds]
+    # With a scope these ranges run on the (project, first_seen) / (project, fixed_at) indexes.
+    new = [and_(in_scope, Finding.first_seen >= a, Finding.first_seen < b) for a, b in bounds]
+    fixed = [and_(in_scope, Finding.fixed_at >= a, Finding.fixed_at < b) for a, b in bounds]
     counts = _counts(session, new + fixed)
     return pd.DataFrame({"week": [s.date() for s in starts], "new": counts[:weeks], "fixed": counts[weeks:]})
-
-
-def _weekly_for_projects(session: Session, scope: frozenset[int], starts: list[datetime]) -> pd.DataFrame:
-    """Bucket the few projects' timestamps (read from the per-project indexes) into weeks."""
-    in_scope = project_condition(Finding.project_id, scope)
-    first = starts[0]
-    seen = session.scalars(select(Finding.first_seen).where(in_scope, Finding.first_seen >= first)).all()
-    fixed = session.scalars(select(Finding.fixed_at).where(in_scope, Finding.fixed_at >= first)).all()
-    edges = [*starts, starts[-1] + timedelta(weeks=1)]
-
-    def bucket(values: Sequence[datetime | None]) -> list[int]:
-        stamps = pd.Series(
-            pd.to_datetime([v for v in values if v is not None], utc=True), dtype="datetime64[ns, UTC]"
-        )
-        cut = pd.cut(stamps, pd.DatetimeIndex(edges), right=False, labels=False)
-        counts = cut.value_counts()
-        return [int(counts.get(i, 0)) for i in range(len(starts))]
-
-    return pd.DataFrame({"week": [s.date() for s in starts], "new": bucket(seen), "fixed": bucket(fixed)})
 
 
 def _as_days(session: Session, column: Any) -> Any:

@@ -32,7 +32,17 @@ class Finding(Base):
         Index("ix_finding_fixed_at", "fixed_at"),
         Index("ix_finding_project_first_seen", "project_id", "first_seen"),
         Index("ix_finding_project_fixed_at", "project_id", "fixed_at", "severity", "first_seen"),
-        Index("ix_finding_path_status", "path", "status"),  # "path starts with" (migration 0008)
+        # Migration 0008: "path starts with", the rule filter in page order, analysts' counts.
+        Index("ix_finding_path_status", "path", "status"),
+        Index("ix_finding_rule_status_last_seen", "rule_id", "status", "last_seen", "id"),
+        Index(
+            "ix_finding_project_status_severity_category",
+            "project_id",
+            "status",
+            "severity",
+            "category",
+            "sla_due_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

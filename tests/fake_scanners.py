@@ -33,6 +33,8 @@ class FakeScanner:
             if options.cancel is not None and options.cancel.is_set():
                 return ScanResult.failure(self.name, "cancelled", cancelled=True)
             time.sleep(0.05)
+        if config.get("timeout"):
+            return ScanResult.failure(self.name, "timed out after 1 s and was killed", timed_out=True)
         if config.get("fail"):
             return ScanResult.failure(
                 self.name, "fake tool crashed", stderr_tail="Traceback: boom", exit_code=2

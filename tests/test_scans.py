@@ -111,6 +111,15 @@ def test_failed_run_keeps_reason_and_closes_nothing(
     assert _run(database, third).count_fixed == 1
 
 
+def test_timed_out_run_is_recorded_as_such(database: Database, make_project, scan_settings: Settings) -> None:
+    project = make_project()
+    write_fake_config(project_folder(project), timeout=True)
+    run_id = _queue(database, project.id, scanners=["fake-a"]).run_ids[0]
+    assert execute_run(database, run_id, settings=scan_settings) is RunStatus.TIMED_OUT
+    run = _run(database, run_id)
+    assert run.error == "timed out after 1 s and was killed" and not run.complete and run.outcome == "failed"
+
+
 def test_cancel_queued_at_once_and_running_kills_the_tool(
     database: Database, make_project, scan_settings: Settings
 ) -> None:

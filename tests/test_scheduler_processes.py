@@ -30,7 +30,7 @@ from tests.scan_fixtures import REDIS_URL, project_folder, spawn_vigil, vigil_en
 DAYS = 86400
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
+def _wait_for(condition: Callable[[], bool], timeout: float = 90.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -90,7 +90,7 @@ def test_checklist_40_two_scheduler_processes_run_a_due_job_once_and_standby_tak
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait(timeout=10)
     _wait_for(
-        lambda: _log_has(logs[1 - active[0]], "scheduler active"), timeout=20, what="the standby to take over"
+        lambda: _log_has(logs[1 - active[0]], "scheduler active"), timeout=60, what="the standby to take over"
     )
     time.sleep(1.0)
     assert len(_runs(database, project.id)) == 2  # the new active one did not queue the same night again

@@ -34,9 +34,7 @@ def scheduler_cmd(poll_seconds: float) -> None:
     service = SchedulerService(database(), settings(), poll_seconds=poll_seconds)
     stop = threading.Event()
     _stop_on_signals(stop)
-    click.echo(
-        f"scheduler started: standby until the lock is free (polling every {poll_seconds:g} s)"
-    )
+    click.echo(f"scheduler started: standby until the lock is free (polling every {poll_seconds:g} s)")
     service.start()
     was_active = False
     while not stop.wait(0.5):

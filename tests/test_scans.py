@@ -256,3 +256,18 @@ def _wait_for(condition, timeout: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.05)
+
+
+def test_pool_shutdown_mid_scan_fails_the_run_with_the_reason(
+    database: Database, make_project, scan_settings: Settings
+) -> None:
+    project = make_project()
+    write_fake_config(project_folder(project), sleep=60)
+    run_id = _queue(database, project.id, scanners=["fake-a"]).run_ids[0]
+    pool = WorkerPool(database, scan_settings, poll_seconds=0.1).start()
+    try:
+        _wait_for(lambda: _run(database, run_id).status is RunStatus.RUNNING)
+    finally:
+        pool.stop(cancel_running=True, timeout=20)
+    run = _run(database, run_id)
+    assert run.status is RunStatus.FAILED and run.error == "the worker shut down before the scan finished"

@@ -188,10 +188,15 @@ def _finish(
         run.complete = True
         return _ingest(session, run, findings, checkout, now)
     outcome = outcome_name(result) if result is not None else "failed"
-    if cancelled or run.cancel_requested or getattr(result, "cancelled", False):
+    if run.cancel_requested:
         run.complete = False
         scans.finish(session, run, RunStatus.CANCELLED, error="cancelled while running; the tool was killed")
         return RunStatus.CANCELLED
+    if cancelled or getattr(result, "cancelled", False):
+        # Nobody asked to cancel it: this worker is shutting down. A failure, so health flags it.
+        run.complete = False
+        scans.finish(session, run, RunStatus.FAILED, error="the worker shut down before the scan finished")
+        return RunStatus.FAILED
     if error is not None or result is None:
         run.complete = False
         scans.finish(session, run, RunStatus.FAILED, error=error or "the scanner returned nothing")

@@ -2,10 +2,10 @@
 
 SQLAlchemy processes every bound value of every row (type processors, parameter dictionaries),
 which for an import of 100,000 findings costs more than SQLite's own work. On SQLite the statement
-is compiled once by SQLAlchemy and run with the driver's ``executemany`` on tuples whose values went
-through the same bind processors, memoized: most values of an import (the run id, ``now``, the
-project, severities, empty lists) repeat on every row. PostgreSQL keeps SQLAlchemy's batched
-``insertmanyvalues`` path, which psycopg 3 already runs efficiently.
+is compiled once by SQLAlchemy and run by the driver on values that went through the same bind
+processors, memoized: most values of an import (the run id, ``now``, the project, severities, empty
+lists) repeat on every row. SQLite gets multi-row INSERT statements; PostgreSQL gets psycopg 3's
+``executemany`` of the one-row statement (pipelined, parsed once).
 """
 
 from __future__ import annotations
@@ -39,12 +39,9 @@ def executemany(conn: Connection, stmt: Executable, rows: Sequence[dict[str, Any
     """Run ``stmt`` once per row (no result rows), in chunks."""
     if not rows:
         return
-    if conn.dialect.name != "sqlite":
-        for start in range(0, len(rows), CHUNK):
-            conn.execute(stmt, list(rows[start : start + CHUNK]))
-        return
     compiled = cast(SQLCompiler, cast(ClauseElement, stmt).compile(dialect=conn.dialect))
-    names = list(compiled.positiontup or [])
+    named = compiled.positiontup is None  # psycopg: %(name)s placeholders
+    names = list(compiled.binds) if named else list(compiled.positiontup or [])
     binds = [compiled.binds[name] for name in names]
     # Binds the rows do not carry are constants of the statement (``.values(active=False)``).
     keys = [bind.key if bind.key in rows[0] else None for bind in binds]
@@ -54,7 +51,7 @@ def executemany(conn: Connection, stmt: Executable, rows: Sequence[dict[str, Any
     columns = list(zip(keys, constants, processors, caches, strict=True))
 
     def convert(row: dict[str, Any]) -> tuple[Any, ...]:
-        values = []
+        values: list[Any] = []
         for key, constant, processor, cache in columns:
             value = constant if key is None else row[key]
             if value is None or processor is None:
@@ -72,6 +69,13 @@ def executemany(conn: Connection, stmt: Executable, rows: Sequence[dict[str, Any
         return tuple(values)
 
     sql = str(compiled)
+    if named:
+        # One statement text, parsed once by psycopg and pipelined: multi-row VALUES statements of
+        # tens of thousands of placeholders cost more to split client-side than to execute.
+        for start in range(0, len(rows), CHUNK):
+            chunk = [dict(zip(names, convert(row), strict=True)) for row in rows[start : start + CHUNK]]
+            conn.exec_driver_sql(sql, chunk)
+        return
     if not isinstance(stmt, Insert) or sql.count(" VALUES (") != 1:
         for start in range(0, len(rows), CHUNK):
             conn.exec_driver_sql(sql, [convert(row) for row in rows[start : start + CHUNK]])

@@ -223,19 +223,13 @@ def write_seen(session: Session, plan: Plan, existing: Existing) -> None:
         )
     fresh = {row["fingerprint"] for row in changed if row["fingerprint"] not in plan.ids}
     if changed:
-        dialect = conn.dialect.name
-        if dialect == "postgresql":
-            upsert = _upsert(dialect, list(changed[0])).returning(FINDING.c.id, FINDING.c.fingerprint)
-            for chunk in _chunks(changed):
-                plan.ids.update((fp, fid) for fid, fp in conn.execute(upsert, list(chunk)))
-        else:
-            executemany(conn, _upsert(dialect, list(changed[0])), changed)
-            # Only new findings are read back (the project is locked, nothing else writes it).
-            if fresh:
-                ids = conn.execute(
-                    select(FINDING.c.fingerprint, FINDING.c.id).where(FINDING.c.project_id == plan.project_id)
-                )
-                plan.ids.update((fp, fid) for fp, fid in ids if fp in fresh)
+        executemany(conn, _upsert(conn.dialect.name, list(changed[0])), changed)
+        # Only new findings are read back (the project is locked, nothing else writes it).
+        if fresh:
+            ids = conn.execute(
+                select(FINDING.c.fingerprint, FINDING.c.id).where(FINDING.c.project_id == plan.project_id)
+            )
+            plan.ids.update((fp, fid) for fp, fid in ids if fp in fresh)
     if plan.changes:
         _grouped_updates(session, FINDING, "id", plan.changes)
     for fingerprint, row in plan.new_histories:

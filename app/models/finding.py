@@ -43,6 +43,15 @@ class Finding(Base):
             "category",
             "sla_due_at",
         ),
+        # Migration 0009: a few projects' pages are sorted from this index without reading rows.
+        Index(
+            "ix_finding_project_status_severity_last_seen",
+            "project_id",
+            "status",
+            "severity",
+            "last_seen",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -141,8 +141,13 @@ def _sort_column(sort: str) -> Any:
 def _keyset_page(
     session: Session, where: list[ColumnElement[bool]], sort: str, after: list[Any] | None, limit: int
 ) -> list[Finding]:
+    """Ids first, rows second: the ordering and the limit run on index entries alone.
+
+    When the database sorts (a few projects' findings, not one index range) it then sorts narrow
+    index entries instead of whole rows, and only the page's rows are read from the table.
+    """
     column = _sort_column(sort)
-    stmt: Select[Any] = select(Finding).where(*where)
+    stmt: Select[Any] = select(Finding.id).where(*where)
     if sort.startswith("-") or sort == "severity":
         if after is not None:
             stmt = stmt.where(tuple_(column, Finding.id) < tuple_(after[0], after[1]))
@@ -151,7 +156,11 @@ def _keyset_page(
         if after is not None:
             stmt = stmt.where(tuple_(column, Finding.id) > tuple_(after[0], after[1]))
         stmt = stmt.order_by(column.asc(), Finding.id.asc())
-    return list(session.scalars(stmt.limit(limit)))
+    ids = list(session.scalars(stmt.limit(limit)))
+    if not ids:
+        return []
+    rows = {f.id: f for f in session.scalars(select(Finding).where(Finding.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
 
 
 def _severity_page(

@@ -225,3 +225,24 @@ def test_a_scanner_not_installed_is_skipped_and_the_others_still_run(
     runs = {(name, status) for name, status, _ in _runs(database, project.id)}
     assert runs == {("fake-a", RunStatus.QUEUED), ("gone-tool", RunStatus.CANCELLED)}
     assert schedule_due(database, grace_seconds=GRACE, now=T0 + timedelta(minutes=62)) == []
+
+
+def test_daily_reminder_job_reminds_owners_once_a_week(
+    database: Database, make_project, scan_settings: Settings
+) -> None:
+    project = make_project()
+    now = utcnow()
+    with database.transaction() as session:
+        analyst = user(session, "ana", Role.ANALYST)
+        approver = user(session, "appr", Role.APPROVER)
+        target = finding(session, session.get(Project, project.id))
+        (exc,) = exception_service.request_exception(
+            session,
+            actor_for(analyst, {project.id}),
+            finding_request(target, days=5, now=now),
+            ExpiryPolicy(),
+            now,
+        )
+        exception_service.approve(session, actor_for(approver), exc.id, "Verified the WAF rule.", now)
+    assert jobs.exception_reminders(database, scan_settings, now).reminders == 1
+    assert jobs.exception_reminders(database, scan_settings, now + timedelta(days=1)).reminders == 0

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -62,6 +63,18 @@ def exception_review(database: Database, settings: Settings, now: datetime | Non
         review = run_daily(session, notifier, ExpiryPolicy.from_settings(settings), now or utcnow())
     send_outstanding(database, notifier)  # e-mail and webhook after the commit, never inside it
     return review
+
+
+def exception_reminders(database: Database, settings: Settings, now: datetime | None = None) -> Any:
+    """Daily: remind owners of exceptions expiring soon, mark stale ones, flag fixable advisories."""
+    from app.services import exception_review, notifications
+    from app.services.exception_policy import ExpiryPolicy
+
+    notifier = notifications.Notifier.from_settings(settings)
+    with database.transaction() as session:
+        done = exception_review.run_daily(session, notifier, ExpiryPolicy.from_settings(settings), now)
+    notifications.send_outstanding(database, notifier)
+    return done
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,11 @@ class SchedulerService:
             id="advisory_reevaluation",
         )
         scheduler.add_job(
+            self._guard(lambda: jobs.exception_reminders(self.database, self.settings)),
+            CronTrigger.from_crontab("0 8 * * *", timezone="UTC"),
+            id="exception_reminders",
+        )
+        scheduler.add_job(
             self._guard(lambda: jobs.retention(self.settings)),
             CronTrigger.from_crontab("30 3 * * *", timezone="UTC"),
             id="retention",

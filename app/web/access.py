@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, Response, current_app, g, redirect, request, session, url_for
+from flask import Flask, Response, current_app, g, has_request_context, redirect, request, session, url_for
 from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
 
 from app.models.base import ActorType, Role
@@ -330,8 +330,10 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _inject() -> dict[str, Any]:
-        actor = current_actor() if request else None
+        if not has_request_context():  # e.g. a scheduled PDF report rendered by a job
+            return {"can": lambda _permission: False, "session_state": None}
+        actor = current_actor()
         return {
-            "can": (lambda permission: actor is not None and can(actor, permission)),
+            "can": (lambda permission: can(actor, permission)),
             "session_state": session_state(),
         }

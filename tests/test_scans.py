@@ -196,6 +196,7 @@ def test_git_project_is_cloned_per_run_and_commit_recorded(
     origin.mkdir()
     write_fake_config(origin, findings=1)
     git = ["git", "-C", str(origin), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    (origin / "leak").symlink_to("/etc/hostname")
     subprocess.run(["git", "init", "-q", "-b", "main", str(origin)], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "init"], check=True)
@@ -213,6 +214,16 @@ def test_git_project_is_cloned_per_run_and_commit_recorded(
     assert execute_run(database, run_id, settings=scan_settings) is RunStatus.SUCCEEDED
     run = _run(database, run_id)
     assert run.commit_sha == sha and run.count_total == 1
+    checkout = prepare_checkout(
+        local_path=None, git_url=f"file://{origin}", git_ref=None, scans_dir=tmp_path / "x", run_id=7
+    )
+    try:
+        assert checkout.commit == sha
+        leak = checkout.path / "leak"
+        assert not leak.is_symlink() and leak.read_text() == "/etc/hostname"  # a plain file, not a link
+    finally:
+        checkout.cleanup()
+    assert not checkout.path.exists()
     assert not (scan_settings.scans_dir / "runs" / str(run_id) / "src").exists()
 
 

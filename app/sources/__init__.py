@@ -3,7 +3,8 @@
 Each run of a git project gets its own shallow clone (``<scans_dir>/runs/<run id>/src``), removed
 when the run ends, so two scanners of the same project running at once never see a tree being
 fetched under them. Every URL and ref is validated before it reaches git, git is always told where
-its options end (``--``), and the ``ext::`` transport (which runs commands) is disabled.
+its options end (``--``), the ``ext::`` transport (which runs commands) is disabled, and symlinks
+are checked out as plain files.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ GIT_SAFETY = (
     "core.hooksPath=/dev/null",
     "-c",
     "core.fsmonitor=false",
+    # A symlink in a scanned repository must not make a tool read the server's files.
+    "-c",
+    "core.symlinks=false",
 )
 
 

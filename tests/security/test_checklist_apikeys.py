@@ -94,6 +94,9 @@ def test_checklist_34_scopes_and_project_limits(
     upload_a = make_api_key(["upload"], projects=["repo-a"])
     assert client.post(f"/api/v1/test-upload/{mine}", headers=_bearer(upload_a)).status_code == 200
     assert client.post(f"/api/v1/test-upload/{theirs}", headers=_bearer(upload_a)).status_code == 404
+    # The real upload endpoint: another project's imports do not exist for this key.
+    assert client.post(f"/api/v1/projects/{theirs}/imports", headers=_bearer(upload_a)).status_code == 404
+    assert client.post(f"/api/v1/projects/{mine}/imports", headers=_bearer(upload_a)).status_code == 415
     assert client.get("/api/v1/exceptions", headers=_bearer(upload_a)).status_code == 403
     assert client.get(f"/api/v1/projects/{mine}/gate", headers=_bearer(upload_a)).status_code == 403
     gate_a = make_api_key(["gate"], projects=[mine])

@@ -282,3 +282,36 @@ def test_pool_shutdown_mid_scan_fails_the_run_with_the_reason(
         pool.stop(cancel_running=True, timeout=20)
     run = _run(database, run_id)
     assert run.status is RunStatus.FAILED and run.error == "the worker shut down before the scan finished"
+
+
+def test_osv_runs_against_the_advisory_store_and_fails_loudly_when_it_is_empty(
+    database: Database, scan_settings: Settings, tmp_path: Path
+) -> None:
+    import shutil
+
+    from app.services import advisories
+    from app.services.advisory_import import import_advisories
+
+    fixtures = Path(__file__).parent / "fixtures" / "advisories"
+    checkout = tmp_path / "uvrepo"
+    shutil.copytree(fixtures / "projects" / "uv", checkout)
+    with database.transaction() as session:
+        project = Project(
+            name="deps", local_path=str(checkout), dependency_files=["uv.lock"], enabled_scanners=["osv"]
+        )
+        session.add(project)
+        session.flush()
+        project_id = project.id
+    empty = _queue(database, project_id).run_ids[0]
+    assert execute_run(database, empty, settings=scan_settings) is RunStatus.FAILED
+    assert "advisory store is empty" in (_run(database, empty).error or "")
+    with database.transaction() as session:
+        import_advisories(session, SYSTEM, fixtures / "osv-v1")
+        version = advisories.store_status(session).version
+    run_id = _queue(database, project_id).run_ids[0]
+    assert execute_run(database, run_id, settings=scan_settings) is RunStatus.SUCCEEDED
+    run = _run(database, run_id)
+    assert run.tool_version == "vigil-osv" and run.ruleset_version == version and run.complete
+    with database.reader() as session:
+        packages = sorted(session.scalars(select(Finding.package).where(Finding.project_id == project_id)))
+    assert packages == ["django", "requests"]

@@ -184,9 +184,16 @@ def _finish(
         run.complete = bool(getattr(result, "complete", False))
     database_scanner = DATABASE_SCANNERS.get(run.scanner)
     if database_scanner is not None and error is None and checkout is not None and not cancelled:
-        findings = database_scanner(session, run.project_id, checkout.path, run)
-        run.complete = True
-        return _ingest(session, run, findings, checkout, now)
+        scan = database_scanner(session, run.project_id, checkout.path, run)
+        run.tool_version = f"vigil-{run.scanner}"
+        run.ruleset_version = _clip(scan.ruleset_version, 120)
+        # An unreadable dependency file: what was read still lands, but nothing is closed as fixed.
+        run.complete = scan.error is None
+        _apply(session, run, scan.findings, checkout, now)
+        if scan.error is None:
+            return _succeed(session, run, scan.findings)
+        scans.finish(session, run, RunStatus.FAILED, error=scan.error)
+        return RunStatus.FAILED
     outcome = outcome_name(result) if result is not None else "failed"
     if run.cancel_requested:
         run.complete = False
@@ -213,16 +220,20 @@ def _finish(
         return RunStatus.FAILED
     # The inline suppression comments the scanner saw, stored per run for the project's trend.
     record_inline_suppressions(session, run, getattr(result, "suppressions", ()) or ())
-    return _ingest(session, run, list(getattr(result, "findings", ()) or ()), checkout, now)
+    findings = list(getattr(result, "findings", ()) or ())
+    _apply(session, run, findings, checkout, now)
+    return _succeed(session, run, findings)
 
 
-def _ingest(
-    session: Any, run: ScanRun, findings: list[Any], checkout: Checkout | None, now: datetime
-) -> RunStatus:
+def _apply(session: Any, run: ScanRun, findings: list[Any], checkout: Checkout | None, now: datetime) -> None:
+    """Ingestion in the landing transaction; it closes findings only for a complete run."""
     from app.ingestion import ingest
 
     summary = ingest(session, run, findings, checkout=checkout.path if checkout else None, now=now)
     _counts(run, summary, len(findings))
+
+
+def _succeed(session: Any, run: ScanRun, findings: list[Any]) -> RunStatus:
     final = RunOutcome.FINDINGS if findings else RunOutcome.CLEAN
     scans.finish(session, run, RunStatus.SUCCEEDED, outcome=final, now=utcnow())
     return RunStatus.SUCCEEDED

@@ -37,17 +37,33 @@ def registry() -> dict[str, Any]:
     return dict(SCANNERS)
 
 
-def _osv(session: Session, project_id: int, checkout: Path, run: ScanRun) -> list[NormalizedFinding]:
-    from app.services.advisories import scan_checkout
+@dataclass(frozen=True)
+class DatabaseScan:
+    """What a database-backed scanner found; ``error`` set means a failed (incomplete) run."""
+
+    findings: list[NormalizedFinding]
+    error: str | None = None
+    ruleset_version: str | None = None
+
+
+def _osv(session: Session, project_id: int, checkout: Path, run: ScanRun) -> DatabaseScan:
+    """Dependency files matched against the offline store; an empty store is a failure, not a zero."""
+    from app.services.advisories import scan_checkout, store_status
 
     project = session.get(Project, project_id)
     if project is None:
-        return []
-    findings, _inventory = scan_checkout(session, project, checkout, run)
-    return findings
+        return DatabaseScan([], "the project no longer exists")
+    status = store_status(session)
+    if status.advisories == 0:
+        return DatabaseScan(
+            [], "the offline advisory store is empty: import an OSV export (vigil advisories)"
+        )
+    findings, inventory = scan_checkout(session, project, checkout, run)
+    error = "; ".join(inventory.problems)[:1000] if inventory.failed else None
+    return DatabaseScan(findings, error, status.version)
 
 
-DatabaseScanner = Callable[[Session, int, Path, ScanRun], list[NormalizedFinding]]
+DatabaseScanner = Callable[[Session, int, Path, ScanRun], DatabaseScan]
 # Scanners that read Vigil's own database (the offline advisory store): they run inside the run's
 # final write transaction, after the checkout is ready, and take milliseconds (no external tool).
 DATABASE_SCANNERS: dict[str, DatabaseScanner] = {"osv": _osv}

@@ -116,6 +116,14 @@ def base_key(finding: NormalizedFinding, source: SourceReader) -> tuple[str, ...
     return ("code", finding.rule_id, finding.path or "", _context(finding, source))
 
 
+def _position(key: tuple[str, ...], finding: NormalizedFinding) -> tuple[int, int, str]:
+    """Where a code finding is, to order and dedupe occurrences. Without source text (no snippet, no
+    checkout) two results on one line differ only by their message (a Kubernetes misconfiguration
+    per container, say), so the message tells them apart there; it never enters the identity."""
+    message = "" if key[3] else (finding.message or finding.title)
+    return (finding.line or 0, finding.column or 0, message)
+
+
 @dataclass
 class Identified:
     """One distinct finding of a report: its fingerprint, and every scanner that reported it."""
@@ -134,15 +142,15 @@ def fingerprints(findings: Sequence[NormalizedFinding], checkout: Path | None = 
     """
     source = SourceReader(checkout)
     keyed = [(base_key(f, source), f) for f in findings]
-    positions: dict[tuple[str, tuple[str, ...]], set[tuple[int, int]]] = {}
+    positions: dict[tuple[str, tuple[str, ...]], set[tuple[int, int, str]]] = {}
     for key, finding in keyed:
         if key[0] == "code":
-            positions.setdefault((finding.scanner, key), set()).add((finding.line or 0, finding.column or 0))
+            positions.setdefault((finding.scanner, key), set()).add(_position(key, finding))
     order = {group: {pos: i for i, pos in enumerate(sorted(spots))} for group, spots in positions.items()}
     result: dict[str, Identified] = {}
     for key, finding in keyed:
         if key[0] == "code":
-            index = order[(finding.scanner, key)][(finding.line or 0, finding.column or 0)]
+            index = order[(finding.scanner, key)][_position(key, finding)]
             fingerprint = _digest(*key, str(index))
         else:
             fingerprint = _digest(*key)

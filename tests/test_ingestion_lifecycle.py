@@ -245,3 +245,21 @@ def test_run_counts_and_sla_due_date(session: Session) -> None:
     assert abs((finding.sla_due_at - finding.first_seen) - timedelta(days=30)) < timedelta(seconds=1)
     run = session.get(Finding, finding.id)
     assert run is not None and summary.total == 1 and count(session, Finding) == 1
+
+
+def test_results_without_source_text_on_one_line_differ_by_message(session: Session) -> None:
+    proj = project(session)
+
+    def misconfig(container: str, line: int) -> NormalizedFinding:
+        finding = code(rule="trivy:KSV001", path="deploy.yaml", line=line, snippet=None, scanner="trivy")
+        return NormalizedFinding(**{**_fields(finding), "message": f"container {container} may escalate"})
+
+    summary = scan(session, proj, [misconfig("leader", 12), misconfig("follower", 12)], "trivy")
+    assert summary.new == 2
+    # The manifest gained lines above: both containers are still the same two findings.
+    again = scan(session, proj, [misconfig("leader", 20), misconfig("follower", 20)], "trivy")
+    assert (again.new, again.unchanged, again.fixed) == (0, 2, 0)
+
+
+def _fields(finding: NormalizedFinding) -> dict[str, object]:
+    return {name: getattr(finding, name) for name in NormalizedFinding.__slots__}  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from app.demo import SAMPLE_PROJECT
 @click.option(
     "--writers", type=click.IntRange(min=1), default=4, show_default=True, help="Web writer threads."
 )
-@click.option("--scanner", "scanners", multiple=True, help="Scanners to run (default: ruff, bandit, osv).")
+@click.option("--scanner", "scanners", multiple=True, help="Scanners to run (default: ruff, bandit).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def command(seconds: float, writers: int, scanners: tuple[str, ...], as_json: bool) -> None:
     """Web writes + embedded pool scans + scheduler on SQLite; exits 1 on any "database is locked"."""
@@ -26,7 +26,7 @@ def command(seconds: float, writers: int, scanners: tuple[str, ...], as_json: bo
             seconds,
             Path(work),
             source=SAMPLE_PROJECT,
-            scanners=scanners or ("ruff", "bandit", "osv"),
+            scanners=scanners or ("ruff", "bandit"),
             writers=writers,
         )
     if as_json:

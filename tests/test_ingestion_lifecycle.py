@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def test_failed_timed_out_or_partial_run_closes_nothing(session: Session) -> Non
     proj = project(session)
     scan(session, proj, [code(path="a.py"), code(path="b.py")])
     for kwargs in ({"status": RunStatus.FAILED}, {"status": RunStatus.TIMED_OUT}, {"complete": False}):
-        summary = scan(session, proj, [code(path="a.py")], **kwargs)  # type: ignore[arg-type]
+        summary = scan(session, proj, [code(path="a.py")], **kwargs)
         assert summary.fixed == 0 and summary.closed_nothing
     assert {f.status for f in findings_of(session, proj)} == {FindingStatus.OPEN}
 
@@ -252,14 +253,10 @@ def test_results_without_source_text_on_one_line_differ_by_message(session: Sess
 
     def misconfig(container: str, line: int) -> NormalizedFinding:
         finding = code(rule="trivy:KSV001", path="deploy.yaml", line=line, snippet=None, scanner="trivy")
-        return NormalizedFinding(**{**_fields(finding), "message": f"container {container} may escalate"})
+        return dataclasses.replace(finding, message=f"container {container} may escalate")
 
     summary = scan(session, proj, [misconfig("leader", 12), misconfig("follower", 12)], "trivy")
     assert summary.new == 2
     # The manifest gained lines above: both containers are still the same two findings.
     again = scan(session, proj, [misconfig("leader", 20), misconfig("follower", 20)], "trivy")
     assert (again.new, again.unchanged, again.fixed) == (0, 2, 0)
-
-
-def _fields(finding: NormalizedFinding) -> dict[str, object]:
-    return {name: getattr(finding, name) for name in NormalizedFinding.__slots__}  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import threading
 import time
@@ -17,8 +18,9 @@ from app.execution.executor import execute_run
 from app.execution.pool import WorkerPool
 from app.models import AuditEvent, Finding, Project, Role, ScanRun
 from app.models.base import ActorType, FindingStatus, RunStatus, RunTrigger, utcnow
-from app.services import scans
+from app.services import advisories, scans
 from app.services.actor import Actor
+from app.services.advisory_import import import_advisories
 from app.services.permissions import PermissionDenied
 from app.sources import SourceError, clone, prepare_checkout, validate_ref
 from tests.scan_fixtures import project_folder, write_fake_config
@@ -287,11 +289,6 @@ def test_pool_shutdown_mid_scan_fails_the_run_with_the_reason(
 def test_osv_runs_against_the_advisory_store_and_fails_loudly_when_it_is_empty(
     database: Database, scan_settings: Settings, tmp_path: Path
 ) -> None:
-    import shutil
-
-    from app.services import advisories
-    from app.services.advisory_import import import_advisories
-
     fixtures = Path(__file__).parent / "fixtures" / "advisories"
     checkout = tmp_path / "uvrepo"
     shutil.copytree(fixtures / "projects" / "uv", checkout)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,14 +12,15 @@ from sqlalchemy import func, select, update
 from app.config import Settings
 from app.db import Database
 from app.execution.executor import execute_run
-from app.models import AuditEvent, FindingStatus, Project, Role, ScanRun
+from app.models import AuditEvent, Finding, FindingStatus, Project, RiskException, Role, ScanRun
 from app.models.base import ExceptionState, RunStatus, RunTrigger, utcnow
 from app.scheduler import jobs
 from app.scheduler.due import ScheduleError, latest_fire_time, schedule_due, trigger_for
 from app.scheduler.lock import AdvisorySchedulerLock, FileSchedulerLock, lock_for
 from app.scheduler.service import SchedulerService
 from app.services import exceptions as exception_service
-from app.services import scan_health
+from app.services import scan_health, scans
+from app.services.actor import Actor
 from app.services.exception_expiry import expire_due
 from app.services.exception_policy import ExpiryPolicy
 from tests.exception_helpers import actor_for, finding, finding_request, user
@@ -97,9 +100,6 @@ def test_health_flags_failed_overdue_and_silent_zero(
     for findings in (12, 12, 0):
         write_fake_config(project_folder(project), findings=findings)
         with database.transaction() as session:
-            from app.services import scans
-            from app.services.actor import Actor
-
             (run_id,) = scans.queue_scans(
                 session, Actor.system(), project.id, scanners=["fake-a"], trigger=RunTrigger.SCHEDULE
             ).run_ids
@@ -184,8 +184,6 @@ def test_expire_due_reopens_findings_with_history_and_audit(database: Database, 
     summary = jobs.exception_expiry(database, now + timedelta(days=11))
     assert summary.expired == [exc_id] and summary.reopened_findings == 1
     with database.reader() as session:
-        from app.models import Finding, RiskException
-
         assert session.get(RiskException, exc_id).state is ExceptionState.EXPIRED
         assert session.get(Finding, finding_id).status is FindingStatus.OPEN
         assert session.scalar(select(func.count()).where(AuditEvent.action == "exception_expire")) == 1
@@ -195,10 +193,8 @@ def test_upkeep_reaps_and_retention_removes_old_output(
     database: Database, make_project, scan_settings: Settings
 ) -> None:
     project = make_project()
-    from app.services import scans
-
     with database.transaction() as session:
-        (run_id,) = scans.queue_scans(session, scans.Actor.system(), project.id, scanners=["fake-a"]).run_ids
+        (run_id,) = scans.queue_scans(session, Actor.system(), project.id, scanners=["fake-a"]).run_ids
     with database.transaction() as session:
         scans.claim(session, run_id, "gone:1:t", now=utcnow() - timedelta(hours=1))
     result = jobs.upkeep(database, scan_settings)
@@ -207,9 +203,6 @@ def test_upkeep_reaps_and_retention_removes_old_output(
     old.mkdir(parents=True)
     fresh = scan_settings.scans_dir / "runs" / "1000"
     fresh.mkdir()
-    import os
-    import time
-
     os.utime(old, (time.time() - 100 * 86400,) * 2)
     assert jobs.retention(scan_settings) == [old]
     assert fresh.exists() and not old.exists()

@@ -9,6 +9,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -138,8 +139,6 @@ def _status(database: Database, run_id: int) -> tuple[RunStatus, str | None, str
 def rq_settings(scan_settings: Settings):
     if not REDIS_URL:
         pytest.skip("VIGIL_TEST_REDIS_URL is not set")
-    from dataclasses import replace
-
     settings = replace(scan_settings, redis_url=REDIS_URL)
     yield settings
     Redis.from_url(REDIS_URL).delete(f"rq:queue:{rq_queue.queue_name(settings.database_url)}")
@@ -175,8 +174,6 @@ def test_worker_killed_mid_scan_fails_the_run_then_the_next_run_succeeds(
             pytest.skip("VIGIL_TEST_REDIS_URL is not set")
         extra["VIGIL_REDIS_URL"] = REDIS_URL
     env = vigil_env(scan_settings, **extra)
-    from dataclasses import replace
-
     settings = replace(scan_settings, redis_url=extra.get("VIGIL_REDIS_URL", ""))
     project = make_project()
     write_fake_config(project_folder(project), sleep=120)

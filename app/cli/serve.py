@@ -78,6 +78,8 @@ def serve_cmd(host: str, port: int, threads: int, no_scheduler: bool) -> None:
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", "-")
+            # Path only: a query string may carry a secret someone wrongly put in a URL.
+            self.cfg.set("access_log_format", '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s')
             if not no_scheduler:
                 self.cfg.set("post_worker_init", lambda _worker: start_background(flask_app))
 

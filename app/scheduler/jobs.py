@@ -132,6 +132,14 @@ def advisory_reevaluation(database: Database, now: datetime | None = None) -> in
     return summary.projects
 
 
+def monthly_report(database: Database, now: datetime | None = None) -> int:
+    """Last month's portfolio reports (PDF, XLSX), stored for download; idempotent."""
+    from app.services.scheduled_reports import generate_monthly
+
+    with database.transaction() as session:
+        return len(generate_monthly(session, now or utcnow()))
+
+
 def retention(settings: Settings, now: float | None = None) -> list[Path]:
     """Delete per-run raw tool output older than ``raw_output_retention_days``."""
     root = settings.scans_dir / "runs"

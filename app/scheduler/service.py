@@ -139,6 +139,11 @@ class SchedulerService:
             CronTrigger.from_crontab("30 3 * * *", timezone="UTC"),
             id="retention",
         )
+        scheduler.add_job(
+            self._guard(lambda: jobs.monthly_report(self.database)),
+            CronTrigger.from_crontab("0 4 1 * *", timezone="UTC"),
+            id="monthly_report",
+        )
         self.scheduler = scheduler
         self.sync_project_jobs()
         scheduler.start()

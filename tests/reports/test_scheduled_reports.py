@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -38,3 +39,14 @@ def test_restricted_users_do_not_see_portfolio_reports(session: Session) -> None
         scheduled_reports.get_stored(session, analyst, made[0].id)
     admin = Actor(type=analyst.type, id=2, label="b", role=Role.ADMIN)
     assert len(scheduled_reports.list_stored(session, admin)) == 2
+
+
+def test_scheduler_job_stores_last_months_reports(database: Any) -> None:
+    from app.scheduler import jobs
+
+    with database.transaction() as s:
+        build_history(s)
+    assert jobs.monthly_report(database, datetime(2026, 9, 1, 4, tzinfo=UTC)) == 2
+    assert jobs.monthly_report(database, datetime(2026, 9, 1, 4, tzinfo=UTC)) == 0
+    with database.reader() as s:
+        assert {r.period for r in s.scalars(select(StoredReport))} == {"2026-08"}

@@ -25,6 +25,7 @@ from app.services.actor import Actor
 from app.services.permissions import NotFound, require
 
 MAX_PERIOD_DAYS = 3660
+EARLIEST_YEAR = 2000  # nothing Vigil records predates this; also keeps date arithmetic in range
 
 
 class ReportError(VigilError, ValueError):
@@ -82,6 +83,8 @@ def compliance_data(
     moment = as_of_end(as_of)
     if moment.date() > datetime.now(UTC).date():
         raise ReportError("a report cannot be made as of a future date")
+    if moment.year < EARLIEST_YEAR:
+        raise ReportError(f"a report cannot be made as of a date before {EARLIEST_YEAR}")
     return build_compliance(
         session, resolve_scope(session, actor, project_refs), moment, period_days=period_days
     )

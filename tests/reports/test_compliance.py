@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from importlib.resources import files
 
 import jsonschema
@@ -101,5 +101,7 @@ def test_bad_parameters_are_explained(session: Session) -> None:
     build_history(session)
     with pytest.raises(reports.ReportError, match="unknown format"):
         reports.export(session, SYSTEM, "docx")
+    with pytest.raises(reports.ReportError, match="before 2000"):
+        reports.export(session, SYSTEM, "pdf", as_of=date(1, 1, 8), period_days=3)
     with pytest.raises(reports.ReportError, match="future"):
         reports.export(session, SYSTEM, "csv", as_of=(day(0) + timedelta(days=3650)).date())

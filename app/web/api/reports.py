@@ -11,6 +11,7 @@ from app.web.access import api_policy, current_actor
 from app.web.api import API_PREFIX
 from app.web.database import db_session
 from app.web.errors import error_response
+from app.web.reports import download
 
 bp = Blueprint("api_reports", __name__, url_prefix=API_PREFIX)
 
@@ -35,7 +36,4 @@ def export(fmt: str) -> Response:
         )
     except report_service.ReportError as exc:
         return error_response(400, "Bad Request", str(exc))
-    response = Response(result.content, mimetype=result.media_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
-    response.headers["X-Vigil-SHA256"] = result.sha256
-    return response
+    return download(result.filename, result.media_type, result.content, result.sha256)

@@ -127,6 +127,9 @@ def test_cli_prints_one_line_per_entry_and_the_summary_last(tmp_path: Path) -> N
     assert lines[4] == "FAIL gitleaks/v8.json: 2 findings, expected 3"
     assert lines[5] == "FAIL safety/report.json: component_name 'ampache', expected 'django'"
     assert lines[6].startswith("DIFFERS osv_scanner/no_findings.json: the file is empty")
+    assert lines[-2] == (
+        "parser entries: 4 of 7 passed outright (57.1%), 1 differ with a written reason, 2 fail without one"
+    )
     assert lines[-1] == "4 passed, 3 failed"
 
 

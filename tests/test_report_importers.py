@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from app.scanners.base import NormalizedFinding, ReportError
@@ -161,6 +162,18 @@ def test_dependency_formats_carry_package_versions_and_aliases() -> None:
     assert debug.advisory_ids == ("GHSA-gxpj-cx7g-858c", "GHSA-9vvw-cc9w-f27h") and debug.cwe == (400, 1333)
     first, second = parse_report(REPORTS / "safety.json").findings
     assert first.advisory_ids == ("pyup.io-33063", "CVE-2011-4136") and second.installed_version == "3.8.2"
+
+
+def test_npm_unclassified_advisory_cwe_follows_the_report_version() -> None:
+    """npm 6 ``cwe: null`` is filed under CWE-1035; an npm 7+ empty CWE list stays empty."""
+    v6 = (REPORTS / "npm_audit_v6.json").read_bytes().replace(b'"cwe": "CWE-94"', b'"cwe": null')
+    v7 = orjson.loads((REPORTS / "npm_audit_v7.json").read_bytes())
+    for entry in v7["vulnerabilities"].values():
+        for via in entry["via"]:
+            if isinstance(via, dict):
+                via["cwe"] = []
+    ((growl,), (debug,)) = (parse_bytes(v6).findings, parse_bytes(orjson.dumps(v7)).findings)
+    assert (growl.cwe, debug.cwe) == ((1035,), ())
 
 
 def test_npm_error_report_is_refused_not_read_as_clean() -> None:

@@ -215,9 +215,32 @@ def render_text(outcomes: Sequence[Outcome]) -> list[str]:
         if o.status != DIFFERS
     ]
     lines += [f"DIFFERS {o.path}: {o.reason}" for o in outcomes if o.status == DIFFERS]
+    lines += [_kind_line(kind, tally) for kind, tally in by_kind(outcomes).items()]
     passed = sum(1 for o in outcomes if o.status == PASS)
     lines.append(f"{passed} passed, {len(outcomes) - passed} failed")
     return lines
+
+
+def by_kind(outcomes: Sequence[Outcome]) -> dict[str, dict[str, int]]:
+    """PASS/DIFFERS/FAIL counts per entry kind (parser output vs. importer scenarios).
+
+    The pass rate that matters for the importers is the parser entries' one: scenario entries
+    describe another product's reimport and deduplication model, not what a report contains.
+    """
+    tally: dict[str, dict[str, int]] = {}
+    for outcome in outcomes:
+        counts = tally.setdefault(outcome.kind, {PASS: 0, DIFFERS: 0, FAIL: 0})
+        counts[outcome.status] += 1
+    return tally
+
+
+def _kind_line(kind: str, counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    share = 100.0 * counts[PASS] / total if total else 0.0
+    return (
+        f"{kind} entries: {counts[PASS]} of {total} passed outright ({share:.1f}%), "
+        f"{counts[DIFFERS]} differ with a written reason, {counts[FAIL]} fail without one"
+    )
 
 
 def render_json(outcomes: Sequence[Outcome]) -> str:
@@ -229,6 +252,7 @@ def render_json(outcomes: Sequence[Outcome]) -> str:
             "failed": len(outcomes) - passed,
             "differs": sum(1 for o in outcomes if o.status == DIFFERS),
             "failed_without_reason": sum(1 for o in outcomes if o.status == FAIL),
+            "by_kind": by_kind(outcomes),
         },
         indent=2,
     )

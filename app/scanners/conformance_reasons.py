@@ -31,10 +31,6 @@ REASONS: dict[str, str] = {
         "the XML lists CVE-2018-7489 twice among the references; Vigil keeps advisory ids unique "
         "(2 ids, DefectDojo 3)"
     ),
-    "npm_audit/cwe_null.json": (
-        "the advisory has no CWE; DefectDojo substitutes CWE-1035 (a category for 'known vulnerable "
-        "components'), Vigil records no CWE rather than a generic one"
-    ),
     "osv_scanner/some_findings.json": (
         "the record has no severity; DefectDojo defaults to Low, Vigil to medium (its documented default "
         "for advisories without a usable severity: an unknown risk is not a low one)"

@@ -24,6 +24,11 @@ from app.scanners.importers.levels import level
 FORMAT = "npm-audit"
 _DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
 _GHSA_RE = re.compile(r"GHSA(?:-[23456789cfghjmpqrvwx]{4}){3}")
+# An npm 6 advisory whose ``cwe`` is null was never classified; it is still a known-vulnerable
+# component, and CWE-1035 is that category ("Using Components with Known Vulnerabilities"), the
+# classification DefectDojo gives it too, so CWE-grouped counts agree for teams moving over. npm 7+
+# lists CWEs per advisory (``via[].cwe``); an empty list there is kept empty, as DefectDojo does.
+KNOWN_VULNERABLE_COMPONENT = (1035,)
 
 
 def sniff(doc: Any) -> bool:
@@ -66,7 +71,7 @@ def _v6(doc: Mapping[str, Any]) -> list[NormalizedFinding]:
                 message=text(advisory.get("overview")),
                 path=_uncensor(paths[0]) if paths else None,
                 fixed_versions=[patched] if patched and patched != "<0.0.0" else [],
-                cwe=cwe_ids(advisory.get("cwe")),
+                cwe=cwe_ids(advisory.get("cwe")) or KNOWN_VULNERABLE_COMPONENT,
                 extras={
                     "versions": versions,
                     "dependency_paths": paths[:50],

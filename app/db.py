@@ -9,6 +9,7 @@ Read-only work uses plain deferred transactions so a long import never blocks a 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,6 +30,12 @@ def normalize_url(url: str) -> str:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername != "postgresql+psycopg":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def database_tag(url: str) -> str:
+    """A short stable name for one database, so installations sharing a Redis keep their keys apart."""
+    identity = make_url(normalize_url(url)).render_as_string(hide_password=True)
+    return hashlib.sha256(identity.encode()).hexdigest()[:12]
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -8,17 +8,15 @@ claim is conditional on the run being queued.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from functools import lru_cache
 
 from redis import Redis
 from rq import Queue
-from sqlalchemy.engine import make_url
 
 from app.config import Settings, load_settings
-from app.db import Database, normalize_url
+from app.db import Database, database_tag
 from app.execution.executor import execute_run
 
 log = logging.getLogger("vigil.execution")
@@ -32,8 +30,7 @@ def connect(redis_url: str) -> Redis:
 
 def queue_name(database_url: str) -> str:
     """One queue per database: two installs sharing a Redis never run each other's jobs."""
-    identity = make_url(normalize_url(database_url)).render_as_string(hide_password=True)
-    return f"{QUEUE_PREFIX}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
+    return f"{QUEUE_PREFIX}-{database_tag(database_url)}"
 
 
 def queue_for(settings: Settings) -> Queue:

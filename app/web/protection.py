@@ -7,7 +7,9 @@ forged cross-site request carries no credential.
 
 The client IP is the socket peer unless ``VIGIL_TRUSTED_PROXIES`` says how many proxies in front of
 Vigil append to ``X-Forwarded-For``: otherwise anyone could rotate that header to dodge the limits.
-Rate limits use Redis when ``VIGIL_REDIS_URL`` is set; if Redis is down, sign-in fails closed (503).
+Rate limits use Redis when ``VIGIL_REDIS_URL`` is set, shared by every web worker and namespaced
+per database (like the RQ queue), so two installations sharing a Redis never share counters; if
+Redis is down, sign-in fails closed (503).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from limits.errors import StorageError
 from redis.exceptions import RedisError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.db import database_tag
 from app.web.access import API_POLICY_ATTR
 from app.web.database import SAFE_METHODS
 from app.web.errors import error_response
@@ -29,10 +32,16 @@ from app.web.errors import error_response
 log = logging.getLogger("vigil.web")
 ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
 LIMITER_KEY = "vigil.limiter"
+LIMIT_KEY_PREFIX = "vigil-limits"
 
 
 def _client_address() -> str:
     return request.remote_addr or "unknown"
+
+
+def limit_key_prefix(database_url: str) -> str:
+    """The Redis key prefix of this installation's rate-limit counters."""
+    return f"{LIMIT_KEY_PREFIX}-{database_tag(database_url)}"
 
 
 def limiter_of(app: Flask | None = None) -> Limiter:
@@ -81,6 +90,7 @@ def init_app(app: Flask) -> None:
         headers_enabled=True,
         swallow_errors=False,
         in_memory_fallback_enabled=False,
+        key_prefix=limit_key_prefix(settings.database_url),
     )
     limiter.init_app(app)
     app.extensions[LIMITER_KEY] = limiter

@@ -20,7 +20,7 @@ from app.models import (
     utcnow,
 )
 from app.services.actor import Actor
-from app.services.exceptions import ExceptionRequest
+from app.services.exception_requests import ExceptionRequest
 from app.services.permissions import ALL_PROJECT_ROLES
 
 

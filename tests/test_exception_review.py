@@ -20,9 +20,9 @@ from app.models import (
     Severity,
     utcnow,
 )
+from app.services import exception_decisions as decisions
+from app.services import exception_requests, notifications
 from app.services import exception_review as review
-from app.services import exceptions as svc
-from app.services import notifications
 from app.services.exception_policy import ExpiryPolicy
 from tests.exception_helpers import actor_for, finding, finding_request, project, user
 from tests.notification_fixtures import Inbox
@@ -38,8 +38,8 @@ def active(session: Session) -> dict[str, Any]:
     target = finding(session, proj)
     req = finding_request(target, days=10)
     req.owner = "ana"
-    (exc,) = svc.request_exception(session, actor_for(analyst, {proj.id}), req, POLICY)
-    svc.approve(session, actor_for(approver), exc.id, "ok")
+    (exc,) = exception_requests.request_exception(session, actor_for(analyst, {proj.id}), req, POLICY)
+    decisions.approve(session, actor_for(approver), exc.id, "ok")
     return {"project": proj, "exception": exc, "analyst": analyst, "approver": approver, "finding": target}
 
 
@@ -125,7 +125,7 @@ def test_exception_matching_nothing_becomes_stale(session: Session) -> None:
     analyst = user(session, "ana", Role.ANALYST)
     approver = user(session, "bob", Role.APPROVER)
     start = utcnow()
-    req = svc.ExceptionRequest(
+    req = exception_requests.ExceptionRequest(
         scope=ExceptionScope.RULE,
         rule_id="B999",
         project_ids=[proj.id],
@@ -133,8 +133,8 @@ def test_exception_matching_nothing_becomes_stale(session: Session) -> None:
         owner="ana",
         expires_at=start + timedelta(days=20),
     )
-    (exc,) = svc.request_exception(session, actor_for(analyst, {proj.id}), req, POLICY, start)
-    svc.approve(session, actor_for(approver), exc.id, "ok", start)
+    (exc,) = exception_requests.request_exception(session, actor_for(analyst, {proj.id}), req, POLICY, start)
+    decisions.approve(session, actor_for(approver), exc.id, "ok", start)
     notifier = notifications.Notifier()
     _nightly(session, proj.id, start + timedelta(days=1))
     _nightly(session, proj.id, start + timedelta(days=2), ok=False)  # a failed scan proves nothing
@@ -164,7 +164,7 @@ def test_advisory_with_a_fixed_version_is_flagged_for_review(session: Session) -
     analyst = user(session, "ana", Role.ANALYST)
     approver = user(session, "bob", Role.APPROVER)
     dep = finding(session, proj, advisory_ids=["CVE-2024-1111"], package="jinja2", severity=Severity.MEDIUM)
-    req = svc.ExceptionRequest(
+    req = exception_requests.ExceptionRequest(
         scope=ExceptionScope.ADVISORY,
         advisory_id="CVE-2024-1111",
         package="Jinja2",
@@ -173,8 +173,8 @@ def test_advisory_with_a_fixed_version_is_flagged_for_review(session: Session) -
         owner="ana",
         expires_at=utcnow() + timedelta(days=100),
     )
-    (exc,) = svc.request_exception(session, actor_for(analyst, {proj.id}), req, POLICY)
-    svc.approve(session, actor_for(approver), exc.id, "ok")
+    (exc,) = exception_requests.request_exception(session, actor_for(analyst, {proj.id}), req, POLICY)
+    decisions.approve(session, actor_for(approver), exc.id, "ok")
     assert review.flag_fixable_advisories(session) == []
     dep.fixed_versions = ["3.1.5"]
     assert review.flag_fixable_advisories(session) == [exc]

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from app.models import ExceptionScope, ExceptionState, Role, RunStatus, ScanRun, Severity, utcnow
-from app.services import exceptions as svc
+from app.services import exception_decisions as decisions
+from app.services import exception_queries as queries
+from app.services import exception_requests
 from app.services import exceptions_as_code as code
 from app.services import inline_suppressions as inline
 from app.services.actor import Actor
@@ -31,7 +33,7 @@ def setup(session: Session) -> dict:
 
 
 def _approved_advisory(session: Session, setup: dict, advisory: str, aliases: list[str], days: int) -> int:
-    req = svc.ExceptionRequest(
+    req = exception_requests.ExceptionRequest(
         scope=ExceptionScope.ADVISORY,
         advisory_id=advisory,
         aliases=aliases,
@@ -41,8 +43,8 @@ def _approved_advisory(session: Session, setup: dict, advisory: str, aliases: li
         owner="ana",
         expires_at=utcnow() + timedelta(days=days),
     )
-    (exc,) = svc.request_exception(session, setup["analyst"], req, POLICY)
-    svc.approve(session, setup["approver"], exc.id, "ok")
+    (exc,) = exception_requests.request_exception(session, setup["analyst"], req, POLICY)
+    decisions.approve(session, setup["approver"], exc.id, "ok")
     return exc.id
 
 
@@ -50,9 +52,11 @@ def test_export_formats_list_active_advisories_with_expiry(session: Session, set
     proj = setup["project"]
     first = _approved_advisory(session, setup, "GHSA-j8r2-6x86-q33q", ["CVE-2023-32681"], 20)
     dep = finding(session, proj, advisory_ids=["PYSEC-2024-9"], package="urllib3", severity=Severity.LOW)
-    (exc,) = svc.request_exception(session, setup["analyst"], finding_request(dep, days=40), POLICY)
-    svc.approve(session, setup["approver"], exc.id, "ok")
-    pending = svc.ExceptionRequest(
+    (exc,) = exception_requests.request_exception(
+        session, setup["analyst"], finding_request(dep, days=40), POLICY
+    )
+    decisions.approve(session, setup["approver"], exc.id, "ok")
+    pending = exception_requests.ExceptionRequest(
         scope=ExceptionScope.ADVISORY,
         advisory_id="CVE-2099-0001",
         project_ids=[proj.id],
@@ -60,7 +64,7 @@ def test_export_formats_list_active_advisories_with_expiry(session: Session, set
         owner="ana",
         expires_at=utcnow() + timedelta(days=5),
     )
-    svc.request_exception(session, setup["analyst"], pending, POLICY)
+    exception_requests.request_exception(session, setup["analyst"], pending, POLICY)
 
     args = code.export(session, setup["analyst"], proj.id, "pip-audit")
     assert args == "--ignore-vuln CVE-2023-32681 --ignore-vuln GHSA-J8R2-6X86-Q33Q --ignore-vuln PYSEC-2024-9"
@@ -125,7 +129,7 @@ def test_bad_osv_scanner_files_are_refused_whole(
             owner="ana",
             policy=POLICY,
         )
-    assert svc.list_exceptions(session, setup["approver"]) == []
+    assert queries.list_exceptions(session, setup["approver"]) == []
 
 
 def test_import_plain_ignore_list(session: Session, setup: dict) -> None:

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.ingestion import ingest
 from app.models import ExceptionScope, Finding, FindingStatus, Role, utcnow
-from app.services import exceptions as svc
+from app.services import exception_decisions as decisions
+from app.services import exception_requests
 from app.services.exception_expiry import expire_due
 from app.services.exception_policy import ExpiryPolicy
 from tests.exception_helpers import actor_for, user
@@ -23,7 +24,7 @@ def test_approved_advisory_exception_covers_existing_and_new_findings(session: S
     existing = session.scalars(select(Finding)).one()
     assert existing.status is FindingStatus.OPEN
     analyst, approver = user(session, "ana", Role.ANALYST), user(session, "bob", Role.APPROVER)
-    req = svc.ExceptionRequest(
+    req = exception_requests.ExceptionRequest(
         scope=ExceptionScope.ADVISORY,
         advisory_id="GHSA-aaaa-bbbb-cccc",
         project_ids=[proj.id],
@@ -31,8 +32,10 @@ def test_approved_advisory_exception_covers_existing_and_new_findings(session: S
         owner="ana",
         expires_at=now + timedelta(days=30),
     )
-    (exc,) = svc.request_exception(session, actor_for(analyst, {proj.id}), req, ExpiryPolicy(), now)
-    svc.approve(session, actor_for(approver), exc.id, "ok", now)
+    (exc,) = exception_requests.request_exception(
+        session, actor_for(analyst, {proj.id}), req, ExpiryPolicy(), now
+    )
+    decisions.approve(session, actor_for(approver), exc.id, "ok", now)
     assert existing.status is FindingStatus.ACCEPTED
 
     # The next scan sees the same finding and a new one for the same advisory in another package.

@@ -19,8 +19,9 @@ from app.models import (
     Severity,
     utcnow,
 )
-from app.services import exceptions as svc
-from app.services import gate
+from app.services import exception_decisions as decisions
+from app.services import exception_queries as queries
+from app.services import exception_requests, gate
 from app.services.actor import Actor
 from app.services.exception_effects import blocking_findings
 from app.services.exception_expiry import expire_due
@@ -63,11 +64,13 @@ def test_done_when_request_approve_gate_expire_reopen_all_audited(session: Sessi
     other = finding(session, proj, severity=Severity.CRITICAL, rule="B105", path="shop/settings.py")
     assert {f.id for f in blocking_findings(session, proj.id, "high")} == {target.id, other.id}
 
-    (exc,) = svc.request_exception(session, world["analyst"], finding_request(target, days=60), POLICY, now)
+    (exc,) = exception_requests.request_exception(
+        session, world["analyst"], finding_request(target, days=60), POLICY, now
+    )
     assert exc.state is ExceptionState.PENDING and exc.severity is Severity.HIGH
     assert target.status is FindingStatus.OPEN  # a request alone changes nothing
 
-    svc.approve(session, world["approver"], exc.id, "Compensating WAF rule verified.", now)
+    decisions.approve(session, world["approver"], exc.id, "Compensating WAF rule verified.", now)
     assert exc.state is ExceptionState.ACTIVE and exc.decided_by_id == world["approver"].id
     assert target.status is FindingStatus.ACCEPTED and target.exception_id == exc.id
     assert target.sla_paused_at == now
@@ -100,35 +103,37 @@ def test_done_when_request_approve_gate_expire_reopen_all_audited(session: Sessi
 
 def test_reject_needs_comment_and_changes_no_finding(session: Session, world: dict) -> None:
     target = finding(session, world["project"])
-    (exc,) = svc.request_exception(session, world["analyst"], finding_request(target), POLICY)
+    (exc,) = exception_requests.request_exception(session, world["analyst"], finding_request(target), POLICY)
     with pytest.raises(ExceptionInputError, match="comment"):
-        svc.reject(session, world["approver"], exc.id, "  ")
-    svc.reject(session, world["approver"], exc.id, "Fix it instead: the patch is one line.")
+        decisions.reject(session, world["approver"], exc.id, "  ")
+    decisions.reject(session, world["approver"], exc.id, "Fix it instead: the patch is one line.")
     assert exc.state is ExceptionState.REJECTED and target.status is FindingStatus.OPEN
-    with pytest.raises(svc.ExceptionStateError):
-        svc.approve(session, world["approver"], exc.id, "changed my mind")
+    with pytest.raises(exception_requests.ExceptionStateError):
+        decisions.approve(session, world["approver"], exc.id, "changed my mind")
     assert _actions(session, exc.id) == ["exception_request", "exception_reject"]
 
 
 def test_revoke_is_immediate_and_reopens(session: Session, world: dict) -> None:
     target = finding(session, world["project"])
-    (exc,) = svc.request_exception(session, world["analyst"], finding_request(target), POLICY)
-    svc.approve(session, world["approver"], exc.id, "ok")
+    (exc,) = exception_requests.request_exception(session, world["analyst"], finding_request(target), POLICY)
+    decisions.approve(session, world["approver"], exc.id, "ok")
     with pytest.raises(PermissionDenied):
-        svc.revoke(session, world["analyst"], exc.id, "no longer needed")
-    svc.revoke(session, world["approver2"], exc.id, "The WAF rule was removed.")
+        decisions.revoke(session, world["analyst"], exc.id, "no longer needed")
+    decisions.revoke(session, world["approver2"], exc.id, "The WAF rule was removed.")
     assert exc.state is ExceptionState.REVOKED and exc.revoke_reason == "The WAF rule was removed."
     assert target.status is FindingStatus.OPEN
-    with pytest.raises(svc.ExceptionStateError):
-        svc.revoke(session, world["approver2"], exc.id, "again")
+    with pytest.raises(exception_requests.ExceptionStateError):
+        decisions.revoke(session, world["approver2"], exc.id, "again")
     assert _actions(session, exc.id) == ["exception_request", "exception_approve", "exception_revoke"]
 
 
 def test_renewal_is_a_new_request_needing_its_own_approval(session: Session, world: dict) -> None:
     target = finding(session, world["project"])
-    (old,) = svc.request_exception(session, world["analyst"], finding_request(target, days=30), POLICY)
-    with pytest.raises(svc.ExceptionStateError, match="only active"):
-        svc.renew(
+    (old,) = exception_requests.request_exception(
+        session, world["analyst"], finding_request(target, days=30), POLICY
+    )
+    with pytest.raises(exception_requests.ExceptionStateError, match="only active"):
+        exception_requests.renew(
             session,
             world["analyst"],
             old.id,
@@ -136,8 +141,8 @@ def test_renewal_is_a_new_request_needing_its_own_approval(session: Session, wor
             justification="x",
             policy=POLICY,
         )
-    svc.approve(session, world["approver"], old.id, "ok")
-    new = svc.renew(
+    decisions.approve(session, world["approver"], old.id, "ok")
+    new = exception_requests.renew(
         session,
         world["analyst"],
         old.id,
@@ -147,8 +152,8 @@ def test_renewal_is_a_new_request_needing_its_own_approval(session: Session, wor
     )
     assert new.state is ExceptionState.PENDING and new.renews_id == old.id
     assert new.severity is Severity.HIGH
-    with pytest.raises(svc.ExceptionStateError, match="pending renewal"):
-        svc.renew(
+    with pytest.raises(exception_requests.ExceptionStateError, match="pending renewal"):
+        exception_requests.renew(
             session,
             world["analyst"],
             old.id,
@@ -157,7 +162,7 @@ def test_renewal_is_a_new_request_needing_its_own_approval(session: Session, wor
             policy=POLICY,
         )
     assert old.state is ExceptionState.ACTIVE and target.exception_id == old.id
-    svc.approve(session, world["approver2"], new.id, "Renewed once; no further renewals.")
+    decisions.approve(session, world["approver2"], new.id, "Renewed once; no further renewals.")
     assert old.state is ExceptionState.EXPIRED and new.state is ExceptionState.ACTIVE
     assert target.status is FindingStatus.ACCEPTED and target.exception_id == new.id
     assert "exception_supersede" in _actions(session, old.id)
@@ -166,15 +171,15 @@ def test_renewal_is_a_new_request_needing_its_own_approval(session: Session, wor
 def test_checklist_19_requester_cannot_approve_own_request(session: Session, world: dict) -> None:
     target = finding(session, world["project"])
     approver = world["approver"]
-    (exc,) = svc.request_exception(session, approver, finding_request(target), POLICY)
+    (exc,) = exception_requests.request_exception(session, approver, finding_request(target), POLICY)
     with pytest.raises(PermissionDenied):
-        svc.approve(session, approver, exc.id, "looks fine to me")
+        decisions.approve(session, approver, exc.id, "looks fine to me")
     assert exc.state is ExceptionState.PENDING and target.status is FindingStatus.OPEN
 
 
 def test_four_eyes_is_also_a_database_constraint(session: Session, world: dict) -> None:
     target = finding(session, world["project"])
-    (exc,) = svc.request_exception(session, world["analyst"], finding_request(target), POLICY)
+    (exc,) = exception_requests.request_exception(session, world["analyst"], finding_request(target), POLICY)
     session.commit()
     with pytest.raises(IntegrityError):
         session.execute(
@@ -186,12 +191,12 @@ def test_four_eyes_is_also_a_database_constraint(session: Session, world: dict) 
 
 def test_viewer_and_analyst_cannot_decide(session: Session, world: dict) -> None:
     target = finding(session, world["project"])
-    (exc,) = svc.request_exception(session, world["analyst"], finding_request(target), POLICY)
+    (exc,) = exception_requests.request_exception(session, world["analyst"], finding_request(target), POLICY)
     for who in ("viewer", "analyst"):
         with pytest.raises(PermissionDenied):
-            svc.approve(session, world[who], exc.id, "ok")
+            decisions.approve(session, world[who], exc.id, "ok")
     with pytest.raises(PermissionDenied):
-        svc.request_exception(session, world["viewer"], finding_request(target), POLICY)
+        exception_requests.request_exception(session, world["viewer"], finding_request(target), POLICY)
     assert exc.state is ExceptionState.PENDING
 
 
@@ -199,15 +204,17 @@ def test_expiry_is_required_and_capped_by_severity(session: Session, world: dict
     crit = finding(session, world["project"], severity=Severity.CRITICAL)
     req = finding_request(crit, days=31)
     with pytest.raises(ExceptionInputError, match="at most 30 days"):
-        svc.request_exception(session, world["analyst"], req, POLICY)
+        exception_requests.request_exception(session, world["analyst"], req, POLICY)
     req.expires_at = None
     with pytest.raises(ExceptionInputError, match="required"):
-        svc.request_exception(session, world["analyst"], req, POLICY)
+        exception_requests.request_exception(session, world["analyst"], req, POLICY)
     req.expires_at = utcnow() - timedelta(days=1)
     with pytest.raises(ExceptionInputError, match="future"):
-        svc.request_exception(session, world["analyst"], req, POLICY)
+        exception_requests.request_exception(session, world["analyst"], req, POLICY)
     custom = ExpiryPolicy(max_days=parse_max_days("critical=45"))
-    (exc,) = svc.request_exception(session, world["analyst"], finding_request(crit, days=40), custom)
+    (exc,) = exception_requests.request_exception(
+        session, world["analyst"], finding_request(crit, days=40), custom
+    )
     assert exc.severity is Severity.CRITICAL
     with pytest.raises(ExceptionInputError):
         parse_max_days("critical=soon")
@@ -218,22 +225,28 @@ def test_bad_scope_input_is_refused_with_a_reason(session: Session, world: dict)
     analyst = world["analyst"]
     base = dict(justification="Reason enough.", owner="alice", expires_at=utcnow() + timedelta(days=10))
     cases = [
-        (svc.ExceptionRequest(scope=ExceptionScope.FINDING, finding_id=99999, **base), "existing finding"),
         (
-            svc.ExceptionRequest(
+            exception_requests.ExceptionRequest(scope=ExceptionScope.FINDING, finding_id=99999, **base),
+            "existing finding",
+        ),
+        (
+            exception_requests.ExceptionRequest(
                 scope=ExceptionScope.ADVISORY, advisory_id="<script>", project_ids=[proj.id], **base
             ),
             "advisory id",
         ),
         (
-            svc.ExceptionRequest(
+            exception_requests.ExceptionRequest(
                 scope=ExceptionScope.RULE, rule_id="B608", path_glob="../etc/*", project_ids=[proj.id], **base
             ),
             "relative",
         ),
-        (svc.ExceptionRequest(scope=ExceptionScope.RULE, rule_id="B608", **base), "at least one project"),
         (
-            svc.ExceptionRequest(
+            exception_requests.ExceptionRequest(scope=ExceptionScope.RULE, rule_id="B608", **base),
+            "at least one project",
+        ),
+        (
+            exception_requests.ExceptionRequest(
                 scope=ExceptionScope.RULE,
                 rule_id="B608",
                 project_ids=[proj.id],
@@ -243,7 +256,7 @@ def test_bad_scope_input_is_refused_with_a_reason(session: Session, world: dict)
             "http",
         ),
         (
-            svc.ExceptionRequest(
+            exception_requests.ExceptionRequest(
                 scope=ExceptionScope.RULE,
                 rule_id="B608",
                 project_ids=[proj.id],
@@ -256,23 +269,25 @@ def test_bad_scope_input_is_refused_with_a_reason(session: Session, world: dict)
     ]
     for req, message in cases:
         with pytest.raises(ExceptionInputError, match=message):
-            svc.request_exception(session, analyst, req, POLICY)
+            exception_requests.request_exception(session, analyst, req, POLICY)
     # Analysts limited to some projects may neither target other projects nor "all projects".
     outsider = project(session, "other")
     with pytest.raises(NotFound):
-        svc.request_exception(
+        exception_requests.request_exception(
             session,
             analyst,
-            svc.ExceptionRequest(
+            exception_requests.ExceptionRequest(
                 scope=ExceptionScope.RULE, rule_id="B608", project_ids=[outsider.id], **base
             ),
             POLICY,
         )
     with pytest.raises(PermissionDenied):
-        svc.request_exception(
+        exception_requests.request_exception(
             session,
             analyst,
-            svc.ExceptionRequest(scope=ExceptionScope.RULE, rule_id="B608", all_projects=True, **base),
+            exception_requests.ExceptionRequest(
+                scope=ExceptionScope.RULE, rule_id="B608", all_projects=True, **base
+            ),
             POLICY,
         )
 
@@ -291,7 +306,7 @@ def test_advisory_scope_with_aliases_and_package_across_projects(session: Sessio
         session, billing, advisory_ids=["GHSA-aaaa-bbbb-cccc"], package="django", severity=Severity.LOW
     )
     wrong_pkg = finding(session, billing, advisory_ids=["CVE-2024-1111"], package="flask")
-    req = svc.ExceptionRequest(
+    req = exception_requests.ExceptionRequest(
         scope=ExceptionScope.ADVISORY,
         advisory_id="cve-2024-1111",
         aliases=["GHSA-aaaa-bbbb-cccc"],
@@ -302,12 +317,12 @@ def test_advisory_scope_with_aliases_and_package_across_projects(session: Sessio
         expires_at=utcnow() + timedelta(days=150),
     )
     approver = world["approver"]
-    assert [f.id for f in svc.preview(session, approver, req)] == [hit1.id, hit2.id]
-    rows = svc.request_exception(session, approver, req, POLICY)
+    assert [f.id for f in exception_requests.preview(session, approver, req)] == [hit1.id, hit2.id]
+    rows = exception_requests.request_exception(session, approver, req, POLICY)
     assert len(rows) == 2 and rows[0].group_key and rows[0].group_key == rows[1].group_key
     assert {r.severity for r in rows} == {Severity.MEDIUM}
     for row in rows:
-        svc.approve(session, world["approver2"], row.id, "ok")
+        decisions.approve(session, world["approver2"], row.id, "ok")
     assert hit1.status is FindingStatus.ACCEPTED and hit2.status is FindingStatus.ACCEPTED
     assert wrong_pkg.status is FindingStatus.OPEN
 
@@ -316,7 +331,7 @@ def test_rule_scope_with_path_glob(session: Session, world: dict) -> None:
     proj = world["project"]
     in_tests = finding(session, proj, rule="B101", path="tests/unit/test_db.py", severity=Severity.LOW)
     in_code = finding(session, proj, rule="B101", path="shop/db.py", severity=Severity.LOW)
-    req = svc.ExceptionRequest(
+    req = exception_requests.ExceptionRequest(
         scope=ExceptionScope.RULE,
         rule_id="B101",
         path_glob="tests/*",
@@ -325,24 +340,24 @@ def test_rule_scope_with_path_glob(session: Session, world: dict) -> None:
         owner="alice",
         expires_at=utcnow() + timedelta(days=300),
     )
-    (exc,) = svc.request_exception(session, world["analyst"], req, POLICY)
-    svc.approve(session, world["approver"], exc.id, "ok")
+    (exc,) = exception_requests.request_exception(session, world["analyst"], req, POLICY)
+    decisions.approve(session, world["approver"], exc.id, "ok")
     assert in_tests.status is FindingStatus.ACCEPTED and in_code.status is FindingStatus.OPEN
     assert exc.matched_count == 1
 
 
 def test_one_open_exception_per_finding(session: Session, world: dict) -> None:
     target = finding(session, world["project"])
-    svc.request_exception(session, world["analyst"], finding_request(target), POLICY)
+    exception_requests.request_exception(session, world["analyst"], finding_request(target), POLICY)
     with pytest.raises(ExceptionInputError, match="already has"):
-        svc.request_exception(session, world["analyst"], finding_request(target), POLICY)
+        exception_requests.request_exception(session, world["analyst"], finding_request(target), POLICY)
 
 
 def test_analyst_sees_only_own_projects_exceptions(session: Session, world: dict) -> None:
     other = project(session, "other")
     hidden = finding(session, other)
-    (exc,) = svc.request_exception(session, world["approver"], finding_request(hidden), POLICY)
+    (exc,) = exception_requests.request_exception(session, world["approver"], finding_request(hidden), POLICY)
     with pytest.raises(NotFound):
-        svc.get_exception(session, world["analyst"], exc.id)
-    assert exc.id not in {e.id for e in svc.list_exceptions(session, world["analyst"])}
-    assert exc.id in {e.id for e in svc.list_exceptions(session, world["approver"])}
+        queries.get_exception(session, world["analyst"], exc.id)
+    assert exc.id not in {e.id for e in queries.list_exceptions(session, world["analyst"])}
+    assert exc.id in {e.id for e in queries.list_exceptions(session, world["approver"])}

@@ -13,8 +13,8 @@ from app.db import Database
 from app.execution.executor import execute_run
 from app.models import ExceptionScope, Notification, Project, Role, RunStatus, utcnow
 from app.scheduler import jobs
-from app.services import exceptions as svc
-from app.services import inline_suppressions, scans
+from app.services import exception_decisions as decisions
+from app.services import exception_requests, inline_suppressions, scans
 from app.services.actor import Actor
 from app.services.exception_policy import ExpiryPolicy
 from tests.exception_helpers import actor_for, project, user
@@ -47,7 +47,7 @@ def test_scheduler_daily_exception_review_job(
     with database.transaction() as session:
         proj = project(session)
         ana, bob = user(session, "ana", Role.ANALYST), user(session, "bob", Role.APPROVER)
-        req = svc.ExceptionRequest(
+        req = exception_requests.ExceptionRequest(
             scope=ExceptionScope.RULE,
             rule_id="B101",
             project_ids=[proj.id],
@@ -55,8 +55,8 @@ def test_scheduler_daily_exception_review_job(
             owner="ana",
             expires_at=utcnow() + timedelta(days=5),
         )
-        (exc,) = svc.request_exception(session, actor_for(ana, {proj.id}), req, ExpiryPolicy())
-        svc.approve(session, actor_for(bob), exc.id, "ok")
+        (exc,) = exception_requests.request_exception(session, actor_for(ana, {proj.id}), req, ExpiryPolicy())
+        decisions.approve(session, actor_for(bob), exc.id, "ok")
     result = jobs.exception_review(database, settings)
     assert result.reminders == 1
     with database.reader() as session:

@@ -18,8 +18,8 @@ from app.scheduler import jobs
 from app.scheduler.due import ScheduleError, latest_fire_time, schedule_due, trigger_for
 from app.scheduler.lock import AdvisorySchedulerLock, FileSchedulerLock, lock_for
 from app.scheduler.service import SchedulerService
-from app.services import exceptions as exception_service
-from app.services import scan_health, scans
+from app.services import exception_decisions as decisions
+from app.services import exception_requests, scan_health, scans
 from app.services.actor import Actor
 from app.services.exception_expiry import expire_due
 from app.services.exception_policy import ExpiryPolicy
@@ -170,14 +170,14 @@ def test_expire_due_reopens_findings_with_history_and_audit(database: Database, 
         analyst = user(session, "ana", Role.ANALYST)
         approver = user(session, "appr", Role.APPROVER)
         target = finding(session, session.get(Project, project.id))
-        (exc,) = exception_service.request_exception(
+        (exc,) = exception_requests.request_exception(
             session,
             actor_for(analyst, {project.id}),
             finding_request(target, days=10, now=now),
             ExpiryPolicy(),
             now,
         )
-        exception_service.approve(session, actor_for(approver), exc.id, "Verified the WAF rule.", now)
+        decisions.approve(session, actor_for(approver), exc.id, "Verified the WAF rule.", now)
         exc_id, finding_id = exc.id, target.id
     with database.transaction() as session:
         assert expire_due(session, now + timedelta(days=5)).expired == []
@@ -229,13 +229,13 @@ def test_daily_reminder_job_reminds_owners_once_a_week(
         analyst = user(session, "ana", Role.ANALYST)
         approver = user(session, "appr", Role.APPROVER)
         target = finding(session, session.get(Project, project.id))
-        (exc,) = exception_service.request_exception(
+        (exc,) = exception_requests.request_exception(
             session,
             actor_for(analyst, {project.id}),
             finding_request(target, days=5, now=now),
             ExpiryPolicy(),
             now,
         )
-        exception_service.approve(session, actor_for(approver), exc.id, "Verified the WAF rule.", now)
+        decisions.approve(session, actor_for(approver), exc.id, "Verified the WAF rule.", now)
     assert jobs.exception_reminders(database, scan_settings, now).reminders == 1
     assert jobs.exception_reminders(database, scan_settings, now + timedelta(days=1)).reminders == 0

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from app.cli.context import console_actor, database, settings, transaction
 from app.models import ActorType, ExceptionScope, ExceptionState, User
 from app.security import clock
+from app.services import exception_decisions as decisions
+from app.services import exception_queries as queries
+from app.services import exception_requests, notifications
 from app.services import exception_review as review
-from app.services import exceptions as svc
 from app.services import exceptions_as_code as as_code
-from app.services import notifications
 from app.services import projects as project_service
 from app.services.actor import Actor
 from app.services.exception_expiry import expire_due
@@ -80,7 +81,9 @@ def exceptions_group() -> None:
 def list_cmd(state: str | None) -> None:
     """List exceptions (newest first)."""
     with transaction() as session:
-        rows = svc.list_exceptions(session, console_actor(), state=ExceptionState(state) if state else None)
+        rows = queries.list_exceptions(
+            session, console_actor(), state=ExceptionState(state) if state else None
+        )
         for e in rows:
             what = e.advisory_id or e.rule_id or f"finding {e.finding_id}"
             click.echo(f"{e.id}\t{e.state.value}\t{e.scope.value}\t{what}\t{e.owner}\t{e.expires_at.date()}")
@@ -122,7 +125,7 @@ def request_cmd(
         ExceptionScope.FINDING if finding_id else ExceptionScope.ADVISORY if advisory else ExceptionScope.RULE
     )
     with transaction() as session:
-        req = svc.ExceptionRequest(
+        req = exception_requests.ExceptionRequest(
             scope=scope,
             justification=justification,
             mitigation=mitigation,
@@ -138,7 +141,7 @@ def request_cmd(
             all_projects=all_projects,
             project_ids=[_project_id(session, p) for p in projects],
         )
-        rows = svc.request_exception(session, user_actor(session, username), req, _policy())
+        rows = exception_requests.request_exception(session, user_actor(session, username), req, _policy())
         for row in rows:
             click.echo(f"requested exception {row.id} (pending, expires {row.expires_at.date()})")
 
@@ -150,7 +153,7 @@ def request_cmd(
 def approve_cmd(exception_id: int, username: str, comment: str) -> None:
     """Approve a pending exception: its findings become accepted at once."""
     with transaction() as session:
-        exc = svc.approve(session, user_actor(session, username), exception_id, comment)
+        exc = decisions.approve(session, user_actor(session, username), exception_id, comment)
         click.echo(f"approved exception {exc.id}; {exc.matched_count} finding(s) accepted")
 
 
@@ -161,7 +164,7 @@ def approve_cmd(exception_id: int, username: str, comment: str) -> None:
 def reject_cmd(exception_id: int, username: str, comment: str) -> None:
     """Reject a pending exception with a reason."""
     with transaction() as session:
-        svc.reject(session, user_actor(session, username), exception_id, comment)
+        decisions.reject(session, user_actor(session, username), exception_id, comment)
     click.echo(f"rejected exception {exception_id}")
 
 
@@ -172,7 +175,7 @@ def reject_cmd(exception_id: int, username: str, comment: str) -> None:
 def revoke_cmd(exception_id: int, username: str, reason: str) -> None:
     """Revoke an exception now; its findings reopen."""
     with transaction() as session:
-        svc.revoke(session, user_actor(session, username), exception_id, reason)
+        decisions.revoke(session, user_actor(session, username), exception_id, reason)
     click.echo(f"revoked exception {exception_id}")
 
 
@@ -184,7 +187,7 @@ def revoke_cmd(exception_id: int, username: str, reason: str) -> None:
 def renew_cmd(exception_id: int, username: str, expires: str, justification: str) -> None:
     """Request a renewal (a new pending exception that needs its own approval)."""
     with transaction() as session:
-        row = svc.renew(
+        row = exception_requests.renew(
             session,
             user_actor(session, username),
             exception_id,

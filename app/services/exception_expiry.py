@@ -2,7 +2,7 @@
 
 An active exception whose ``expires_at`` has passed becomes ``expired``; the findings it covered
 reopen with a status-history row, and an ``exception_expire`` audit event records it (all in
-:func:`app.services.exceptions.expire`, shared with ``vigil exceptions expire``).
+:func:`expire`, shared with ``vigil exceptions expire``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,23 @@ from sqlalchemy.orm import Session
 
 from app.models import RiskException
 from app.models.base import ExceptionState
-from app.services import exceptions
 from app.services.actor import Actor
+from app.services.exception_decisions import close_exception
+
+
+def expire(session: Session, actor: Actor, exc: RiskException, now: datetime) -> int:
+    """Called by the expiry job: an active exception past its date ends and its findings reopen."""
+    if exc.state is not ExceptionState.ACTIVE or exc.expires_at > now:
+        return 0
+    return close_exception(
+        session,
+        actor,
+        exc,
+        ExceptionState.EXPIRED,
+        now,
+        "exception_expire",
+        f"expired on {exc.expires_at.date().isoformat()}",
+    )
 
 
 @dataclass(frozen=True)
@@ -34,5 +49,5 @@ def expire_due(session: Session, now: datetime, actor: Actor | None = None) -> E
         .order_by(RiskException.id)
         .with_for_update()
     ).all()
-    reopened = sum(exceptions.expire(session, actor, exc, now) for exc in due)
+    reopened = sum(expire(session, actor, exc, now) for exc in due)
     return ExpirySummary([exc.id for exc in due], reopened)

@@ -1,6 +1,7 @@
 """Read models for the exception pages: one call per view, everything the page shows.
 
-Kept apart from :mod:`app.services.exceptions` (which changes state) so each stays small.
+Kept apart from the modules that change state (:mod:`app.services.exception_requests`,
+:mod:`app.services.exception_decisions`) so each stays small; they look exceptions up here.
 """
 
 from __future__ import annotations
@@ -12,10 +13,42 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import AuditEvent, Finding, Project, RiskException, User
+from app.models import AuditEvent, ExceptionState, Finding, Project, RiskException, User
 from app.services.actor import Actor
-from app.services.exceptions import get_exception
 from app.services.permissions import NotFound, require, require_project
+
+
+def get_exception(session: Session, actor: Actor, exception_id: int) -> RiskException:
+    """One exception, hidden (404) when it belongs to a project the actor cannot see."""
+    require(actor, "exception.view")
+    exc = session.get(RiskException, exception_id)
+    if exc is None:
+        raise NotFound()
+    if exc.project_id is not None:
+        require_project(actor, exc.project_id)
+    return exc
+
+
+def list_exceptions(
+    session: Session,
+    actor: Actor,
+    *,
+    state: ExceptionState | None = None,
+    project_id: int | None = None,
+    limit: int = 500,
+) -> list[RiskException]:
+    """The newest exceptions first, limited to those the actor may see (all-project ones included)."""
+    require(actor, "exception.view")
+    stmt = select(RiskException).order_by(RiskException.id.desc()).limit(limit)
+    if state is not None:
+        stmt = stmt.where(RiskException.state == state)
+    if project_id is not None:
+        stmt = stmt.where((RiskException.project_id == project_id) | RiskException.project_id.is_(None))
+    if actor.project_ids is not None:
+        stmt = stmt.where(
+            RiskException.project_id.in_(actor.project_ids) | RiskException.project_id.is_(None)
+        )
+    return list(session.scalars(stmt))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.models import ExceptionScope, ExceptionState, Finding, RiskException
 from app.security import clock
-from app.services import exceptions as svc
+from app.services import exception_requests
 from app.services.actor import Actor
 from app.services.exception_policy import ExceptionInputError, ExpiryPolicy
 from app.services.exception_scope import normalize_advisory
@@ -214,7 +214,7 @@ def import_ignores(
     now = now or clock.now()
     created = []
     for entry in entries:
-        req = svc.ExceptionRequest(
+        req = exception_requests.ExceptionRequest(
             scope=ExceptionScope.ADVISORY,
             advisory_id=entry.advisory_id,
             project_ids=[project_id],
@@ -225,5 +225,5 @@ def import_ignores(
             clamp_expiry=True,
             details={"imported_from": fmt},
         )
-        created += svc.request_exception(session, actor, req, policy, now)
+        created += exception_requests.request_exception(session, actor, req, policy, now)
     return created

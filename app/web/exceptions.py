@@ -14,9 +14,10 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from app.models import ExceptionScope, ExceptionState
+from app.services import exception_decisions as decisions
 from app.services import exception_queries as queries
+from app.services import exception_requests
 from app.services import exception_review as review
-from app.services import exceptions as svc
 from app.services.exception_policy import ExceptionInputError, ExpiryPolicy
 from app.web.access import current_actor, fresh_auth_required, policy
 from app.web.database import db_session
@@ -51,13 +52,13 @@ def _words(raw: str | None) -> list[str]:
     return [w for w in (raw or "").replace(",", " ").split() if w]
 
 
-def parse_request(form: MultiDict[str, str]) -> svc.ExceptionRequest:
+def parse_request(form: MultiDict[str, str]) -> exception_requests.ExceptionRequest:
     try:
         scope = ExceptionScope(form.get("scope", ""))
     except ValueError:
         raise ExceptionInputError("choose what the exception covers: finding, advisory or rule") from None
     projects = [_int(p, "a project") for p in form.getlist("project_id")]
-    return svc.ExceptionRequest(
+    return exception_requests.ExceptionRequest(
         scope=scope,
         justification=form.get("justification", ""),
         mitigation=form.get("mitigation", ""),
@@ -82,7 +83,7 @@ def index() -> Response:
     state = ExceptionState(raw_state) if raw_state in {s.value for s in ExceptionState} else None
     project_id = request.args.get("project_id", type=int)
     session = db_session()
-    rows = svc.list_exceptions(session, current_actor(), state=state, project_id=project_id)
+    rows = queries.list_exceptions(session, current_actor(), state=state, project_id=project_id)
     names = queries.project_names(session, [r.project_id for r in rows])
     return page(
         "exceptions/page.html",
@@ -124,7 +125,7 @@ def new() -> Response:
 @policy("exception.request")
 def create() -> Response:
     try:
-        rows = svc.request_exception(
+        rows = exception_requests.request_exception(
             db_session(), current_actor(), parse_request(request.form), expiry_policy()
         )
     except ExceptionInputError as exc:
@@ -140,7 +141,7 @@ def create() -> Response:
 def preview() -> Response:
     """What the request in the form would match now (htmx swaps this under the form)."""
     try:
-        matched = svc.preview(db_session(), current_actor(), parse_request(request.args))
+        matched = exception_requests.preview(db_session(), current_actor(), parse_request(request.args))
         error = None
     except ExceptionInputError as exc:
         matched, error = [], str(exc)
@@ -179,7 +180,7 @@ def _action_failed(exception_id: int, exc: ExceptionInputError) -> Response:
 @fresh_auth_required
 def approve(exception_id: int) -> Response:
     try:
-        svc.approve(db_session(), current_actor(), exception_id, request.form.get("comment", ""))
+        decisions.approve(db_session(), current_actor(), exception_id, request.form.get("comment", ""))
     except ExceptionInputError as exc:
         return _action_failed(exception_id, exc)
     return _after_action(exception_id, f"Exception #{exception_id} approved.")
@@ -190,7 +191,7 @@ def approve(exception_id: int) -> Response:
 @fresh_auth_required
 def reject(exception_id: int) -> Response:
     try:
-        svc.reject(db_session(), current_actor(), exception_id, request.form.get("comment", ""))
+        decisions.reject(db_session(), current_actor(), exception_id, request.form.get("comment", ""))
     except ExceptionInputError as exc:
         return _action_failed(exception_id, exc)
     return _after_action(exception_id, f"Exception #{exception_id} rejected.")
@@ -200,7 +201,7 @@ def reject(exception_id: int) -> Response:
 @policy("exception.revoke")
 def revoke(exception_id: int) -> Response:
     try:
-        svc.revoke(db_session(), current_actor(), exception_id, request.form.get("reason", ""))
+        decisions.revoke(db_session(), current_actor(), exception_id, request.form.get("reason", ""))
     except ExceptionInputError as exc:
         return _action_failed(exception_id, exc)
     return _after_action(exception_id, f"Exception #{exception_id} revoked; its findings are open again.")
@@ -210,7 +211,7 @@ def revoke(exception_id: int) -> Response:
 @policy("exception.request")
 def renew(exception_id: int) -> Response:
     try:
-        row = svc.renew(
+        row = exception_requests.renew(
             db_session(),
             current_actor(),
             exception_id,

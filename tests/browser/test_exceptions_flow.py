@@ -21,7 +21,7 @@ from app.models import (
     User,
 )
 from app.models import utcnow as now_utc
-from app.services import exceptions as svc
+from app.services import exception_expiry as expiry
 from app.services.actor import Actor
 from app.services.exception_effects import blocking_findings
 from tests.auth_fixtures import DEFAULT_PASSWORD, password_hash_for
@@ -93,7 +93,7 @@ def test_request_approve_expire_in_the_browser(
             assert blocking_findings(session, ids["project"], "high") == []
             exc = session.scalars(select(RiskException)).one()
             # Time moves past the expiry; the expiry job reopens the finding.
-            svc.expire(session, Actor.system("exception-expiry"), exc, exc.expires_at + timedelta(days=1))
+            expiry.expire(session, Actor.system("exception-expiry"), exc, exc.expires_at + timedelta(days=1))
         with db.reader() as session:
             assert session.get(Finding, ids["finding"]).status is FindingStatus.OPEN
             assert [f.id for f in blocking_findings(session, ids["project"], "high")] == [ids["finding"]]

@@ -9,7 +9,6 @@ from flask import Blueprint, Response, jsonify, make_response, request
 
 from app.models import ExceptionState
 from app.services import exception_queries as queries
-from app.services import exceptions as svc
 from app.services import exceptions_as_code as as_code
 from app.services.exception_policy import ExceptionInputError
 from app.web.access import api_policy, current_actor
@@ -27,7 +26,7 @@ def list_exceptions() -> Response:
     if raw_state and raw_state not in {s.value for s in ExceptionState}:
         return error_response(400, "Bad Request", "unknown state")
     project_id = request.args.get("project_id", type=int)
-    rows = svc.list_exceptions(
+    rows = queries.list_exceptions(
         db_session(),
         current_actor(),
         state=ExceptionState(raw_state) if raw_state else None,
@@ -39,7 +38,7 @@ def list_exceptions() -> Response:
 @bp.get("/exceptions/<int:exception_id>")
 @api_policy("exception.view")
 def get_exception(exception_id: int) -> Response:
-    return jsonify(queries.summary(svc.get_exception(db_session(), current_actor(), exception_id)))
+    return jsonify(queries.summary(queries.get_exception(db_session(), current_actor(), exception_id)))
 
 
 @bp.get("/projects/<int:project_id>/exceptions/export")

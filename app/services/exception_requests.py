@@ -1,8 +1,8 @@
-"""Accepted risks: request, four-eyes decision, renewal, revocation and expiry.
+"""Accepted risks, first step: a request (or a renewal) recorded as pending, and its preview.
 
-Every transition checks a permission, writes an audit event in the same transaction, and changes
-the findings it concerns (see :mod:`app.services.exception_effects`). Nobody decides their own
-request: the service refuses it and a database CHECK constraint backs that up.
+Nothing a requester writes changes a finding yet: the four-eyes decision that does is in
+:mod:`app.services.exception_decisions`. The helpers every transition shares (the audit snapshot,
+text cleaning, the open states) live here because the request is where an exception starts.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from app.services import exception_effects as effects
 from app.services import exception_scope as scope
 from app.services.actor import Actor
 from app.services.exception_policy import ExceptionInputError, ExpiryPolicy
+from app.services.exception_queries import get_exception
 from app.services.permissions import NotFound, PermissionDenied, require, require_project
 
 TICKET_RE = re.compile(r"^https?://[^\s<>\"']{1,1000}$")
@@ -58,7 +59,8 @@ class ExceptionRequest:
     clamp_expiry: bool = False
 
 
-def _snapshot(exc: RiskException) -> dict[str, object]:
+def audit_snapshot(exc: RiskException) -> dict[str, object]:
+    """The fields an audit event records before and after a transition."""
     return {
         "state": exc.state.value,
         "scope": exc.scope.value,
@@ -75,7 +77,8 @@ def _snapshot(exc: RiskException) -> dict[str, object]:
     }
 
 
-def _text(value: str | None, what: str, *, required: bool, limit: int = MAX_TEXT) -> str:
+def clean_text(value: str | None, what: str, *, required: bool, limit: int = MAX_TEXT) -> str:
+    """Stripped free text, refused (with what it is) when required and empty or too long."""
     cleaned = (value or "").strip()
     if required and not cleaned:
         raise ExceptionInputError(f"{what} is required")
@@ -103,9 +106,9 @@ def _projects_for(session: Session, actor: Actor, req: ExceptionRequest) -> list
 def _build(session: Session, actor: Actor, req: ExceptionRequest) -> list[RiskException]:
     """Validate the scope and build one unsaved row per covered project."""
     common = {
-        "justification": _text(req.justification, "a justification", required=True),
-        "mitigation": _text(req.mitigation, "the mitigation", required=False),
-        "owner": _text(req.owner, "an owner", required=True, limit=255),
+        "justification": clean_text(req.justification, "a justification", required=True),
+        "mitigation": clean_text(req.mitigation, "the mitigation", required=False),
+        "owner": clean_text(req.owner, "an owner", required=True, limit=255),
         "requested_by_id": actor.id,
         "state": ExceptionState.PENDING,
         "renews_id": req.renews_id,
@@ -196,7 +199,7 @@ def request_exception(
             "exception_request",
             object_type="exception",
             object_id=row.id,
-            after=_snapshot(row),
+            after=audit_snapshot(row),
         )
     return rows
 
@@ -209,168 +212,6 @@ def _open_for_finding(session: Session, finding_id: int | None, renews_id: int |
         RiskException.id != (renews_id or 0),
     )
     return session.scalar(stmt.limit(1)) is not None
-
-
-def get_exception(session: Session, actor: Actor, exception_id: int) -> RiskException:
-    """One exception, hidden (404) when it belongs to a project the actor cannot see."""
-    require(actor, "exception.view")
-    exc = session.get(RiskException, exception_id)
-    if exc is None:
-        raise NotFound()
-    if exc.project_id is not None:
-        require_project(actor, exc.project_id)
-    return exc
-
-
-def list_exceptions(
-    session: Session,
-    actor: Actor,
-    *,
-    state: ExceptionState | None = None,
-    project_id: int | None = None,
-    limit: int = 500,
-) -> list[RiskException]:
-    require(actor, "exception.view")
-    stmt = select(RiskException).order_by(RiskException.id.desc()).limit(limit)
-    if state is not None:
-        stmt = stmt.where(RiskException.state == state)
-    if project_id is not None:
-        stmt = stmt.where((RiskException.project_id == project_id) | RiskException.project_id.is_(None))
-    if actor.project_ids is not None:
-        stmt = stmt.where(
-            RiskException.project_id.in_(actor.project_ids) | RiskException.project_id.is_(None)
-        )
-    return list(session.scalars(stmt))
-
-
-def _decidable(session: Session, actor: Actor, exception_id: int) -> RiskException:
-    require(actor, "exception.decide", f"exception:{exception_id}")
-    exc = get_exception(session, actor, exception_id)
-    if not actor.is_user:
-        raise ExceptionInputError("a decision needs a named approver (a user)")
-    if exc.requested_by_id == actor.id:
-        raise PermissionDenied("exception.decide", f"exception:{exception_id}:own-request")
-    if exc.state is not ExceptionState.PENDING:
-        raise ExceptionStateError(f"exception #{exc.id} is {exc.state.value}, not pending")
-    return exc
-
-
-def approve(
-    session: Session, actor: Actor, exception_id: int, comment: str, now: datetime | None = None
-) -> RiskException:
-    """Four-eyes approval: the exception becomes active and its findings accepted at once."""
-    exc = _decidable(session, actor, exception_id)
-    now = now or clock.now()
-    if exc.expires_at <= now:
-        raise ExceptionStateError(f"exception #{exc.id} expired before it was approved; request it again")
-    before = _snapshot(exc)
-    exc.state = ExceptionState.ACTIVE
-    exc.decided_by_id = actor.id
-    exc.decided_at = now
-    exc.decision_comment = _text(comment, "the comment", required=False)
-    session.flush()
-    previous = session.get(RiskException, exc.renews_id) if exc.renews_id else None
-    if previous is not None and previous.state is ExceptionState.ACTIVE:
-        effects.transfer_findings(session, previous, exc)
-        _close(
-            session,
-            actor,
-            previous,
-            ExceptionState.EXPIRED,
-            now,
-            "exception_supersede",
-            f"renewed by #{exc.id}",
-        )
-    accepted = effects.accept_findings(session, actor, exc, now)
-    after = {**_snapshot(exc), "accepted_findings": accepted, "comment": exc.decision_comment}
-    audit.record(
-        session,
-        actor,
-        "exception_approve",
-        object_type="exception",
-        object_id=exc.id,
-        before=before,
-        after=after,
-    )
-    return exc
-
-
-def reject(
-    session: Session, actor: Actor, exception_id: int, comment: str, now: datetime | None = None
-) -> RiskException:
-    exc = _decidable(session, actor, exception_id)
-    reason = _text(comment, "a comment explaining the rejection", required=True)
-    before = _snapshot(exc)
-    exc.state = ExceptionState.REJECTED
-    exc.decided_by_id = actor.id
-    exc.decided_at = now or clock.now()
-    exc.decision_comment = reason
-    session.flush()
-    after = {**_snapshot(exc), "comment": exc.decision_comment}
-    audit.record(
-        session,
-        actor,
-        "exception_reject",
-        object_type="exception",
-        object_id=exc.id,
-        before=before,
-        after=after,
-    )
-    return exc
-
-
-def _close(
-    session: Session,
-    actor: Actor,
-    exc: RiskException,
-    state: ExceptionState,
-    now: datetime,
-    action: str,
-    why: str,
-) -> int:
-    before = _snapshot(exc)
-    exc.state = state
-    if state is ExceptionState.REVOKED:
-        exc.revoked_by_id = actor.id if actor.is_user else None
-        exc.revoked_at = now
-        exc.revoke_reason = why
-    session.flush()
-    reopened = effects.reopen_findings(session, actor, exc, now, f"exception #{exc.id} {state.value}: {why}")
-    after = {**_snapshot(exc), "reopened_findings": reopened, "reason": why}
-    audit.record(
-        session, actor, action, object_type="exception", object_id=exc.id, before=before, after=after
-    )
-    return reopened
-
-
-def revoke(
-    session: Session, actor: Actor, exception_id: int, reason: str, now: datetime | None = None
-) -> RiskException:
-    """Immediate: the findings reopen in the same transaction. Pending requests may be revoked too."""
-    require(actor, "exception.revoke", f"exception:{exception_id}")
-    exc = get_exception(session, actor, exception_id)
-    if exc.state not in OPEN_STATES:
-        raise ExceptionStateError(
-            f"exception #{exc.id} is {exc.state.value}; only pending or active ones can be revoked"
-        )
-    why = _text(reason, "a reason for the revocation", required=True)
-    _close(session, actor, exc, ExceptionState.REVOKED, now or clock.now(), "exception_revoke", why)
-    return exc
-
-
-def expire(session: Session, actor: Actor, exc: RiskException, now: datetime) -> int:
-    """Called by the expiry job: an active exception past its date ends and its findings reopen."""
-    if exc.state is not ExceptionState.ACTIVE or exc.expires_at > now:
-        return 0
-    return _close(
-        session,
-        actor,
-        exc,
-        ExceptionState.EXPIRED,
-        now,
-        "exception_expire",
-        f"expired on {exc.expires_at.date().isoformat()}",
-    )
 
 
 def renew(

@@ -1,9 +1,9 @@
 """Sign-in, second factor, re-authentication and sign-out pages.
 
 A failed sign-in answers the same page, status and cookies whether the account exists or not.
-Limits: 10 attempts a minute per client IP, and 5 failures per 15 minutes per account name
-(existing or not, so the limit itself reveals nothing); the account lockout in the database is the
-durable version of the latter.
+Limits (``app.security.rate_limits``): 10 attempts a minute per client IP, and 5 failures per 15
+minutes per account name (existing or not, so the limit itself reveals nothing); the account
+lockout in the database is the durable version of the latter.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.models.base import ActorType
+from app.security.rate_limits import ACCOUNT_LIMIT, IP_LIMIT
 from app.services import auth as auth_service
 from app.services import sessions as session_service
 from app.services.actor import Actor
@@ -46,8 +47,6 @@ from app.web.protection import limiter_of
 from app.web.session_store import ServerSession, lifetimes_of
 
 bp = Blueprint("auth", __name__)
-IP_LIMIT = "10 per minute"
-ACCOUNT_LIMIT = "5 per 15 minutes"
 GENERIC_FAILURE = "Invalid username or password."
 
 

@@ -24,7 +24,7 @@ from limits.errors import StorageError
 from redis.exceptions import RedisError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.db import database_tag
+from app.security.rate_limits import limit_key_prefix
 from app.web.access import API_POLICY_ATTR
 from app.web.database import SAFE_METHODS
 from app.web.errors import error_response
@@ -32,16 +32,10 @@ from app.web.errors import error_response
 log = logging.getLogger("vigil.web")
 ALLOWED_FETCH_SITES = frozenset({"same-origin", "none"})
 LIMITER_KEY = "vigil.limiter"
-LIMIT_KEY_PREFIX = "vigil-limits"
 
 
 def _client_address() -> str:
     return request.remote_addr or "unknown"
-
-
-def limit_key_prefix(database_url: str) -> str:
-    """The Redis key prefix of this installation's rate-limit counters."""
-    return f"{LIMIT_KEY_PREFIX}-{database_tag(database_url)}"
 
 
 def limiter_of(app: Flask | None = None) -> Limiter:

@@ -40,6 +40,14 @@ JSON_FAMILIES = {
     "gitleaks": "gitleaks_v8.json",
     "trufflehog3": "trufflehog3.json",
     "safety": "safety.json",
+    # The tools Vigil runs itself: real output for tests/samples/vulnerable_project (pip-audit,
+    # which needs the network, written in its documented layout).
+    "bandit": "bandit.json",
+    "semgrep": "semgrep.json",
+    "ruff": "ruff.json",
+    "detect-secrets": "detect_secrets.json",
+    "pip-audit": "pip_audit.json",
+    "mypy": "mypy.json",
 }
 BYTE_FAMILIES = [
     "dependency_check.xml",
@@ -48,6 +56,12 @@ BYTE_FAMILIES = [
     "trufflehog_v3.jsonl",
     "npm_audit_v6.json",
 ]
+# Importers whose target is a byte family only (the file name says which importer reads it).
+BYTE_TARGETS = {
+    "dependency-check": "dependency_check.xml",
+    "cyclonedx-xml": "cyclonedx.xml",
+    "trufflehog": "trufflehog_v3.jsonl",
+}
 
 scalars = st.one_of(
     st.none(),
@@ -63,6 +77,12 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
+
+
+def test_every_importer_has_a_fuzz_target() -> None:
+    """A new importer without a target fails here, so hostile input is fuzzed for every format."""
+    assert set(BYTE_TARGETS.values()) <= set(BYTE_FAMILIES)
+    assert set(IMPORTERS) == set(JSON_FAMILIES) | set(BYTE_TARGETS)
 
 
 def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

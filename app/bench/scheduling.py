@@ -12,6 +12,7 @@ scanners; a CI test runs it for a few seconds with fake ones.
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
 import statistics
 import threading
@@ -96,7 +97,7 @@ def run_contention(
             "database_url": url,
             "instance_path": work / "instance",
             "work_dir": work / "scans",
-            "secret_key": "contention-" + "k" * 40,
+            "secret_key": secrets.token_urlsafe(48),
             "worker_threads": worker_threads,
             "redis_url": "",
             "extra": {"heartbeat_seconds": 0.5},

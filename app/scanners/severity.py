@@ -34,7 +34,7 @@ SEVERITY_TABLE: dict[str, dict[str, str]] = {
     # pip-audit JSON has no severity; an advisory against an installed pin is worth a look soon.
     "pip-audit": {"VULNERABILITY": "medium"},
     # a committed credential is always urgent, whatever plugin found it.
-    "detect-secrets": {"SECRET": "high"},
+    "detect-secrets": {"SECRET": "high"},  # pragma: allowlist secret - a level name, not a credential
     "mypy": {"ERROR": "low", "NOTE": "info", "WARNING": "low"},
     # Imported report formats (app/scanners/importers). SARIF and CycloneDX prefer a CVSS-like score
     # when the report has one (9.0+ critical, 7.0+ high, 4.0+ medium, above 0 low, 0 info).

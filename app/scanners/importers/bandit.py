@@ -18,7 +18,7 @@ from app.scanners.severity import map_severity
 
 FORMAT = "bandit"
 # Checks whose reported code line and message carry the hard-coded secret itself ("Possible
-# hardcoded password: 'hunter2'"): the snippet is dropped and the quoted value masked.
+# hardcoded password: '<the value>'"): the snippet is dropped and the quoted value masked.
 SECRET_RULES = frozenset({"B105", "B106", "B107"})
 _QUOTED = re.compile(r"""(['"]).*\1""", re.DOTALL)
 

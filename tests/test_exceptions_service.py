@@ -346,6 +346,24 @@ def test_rule_scope_with_path_glob(session: Session, world: dict) -> None:
     assert exc.matched_count == 1
 
 
+def test_rule_scope_names_detect_secrets_rules_which_contain_spaces(session: Session, world: dict) -> None:
+    proj = world["project"]
+    fake_key = finding(session, proj, rule="detect-secrets:AWS Access Key", path="tests/test_tools.py")
+    req = exception_requests.ExceptionRequest(
+        scope=ExceptionScope.RULE,
+        rule_id=" detect-secrets:AWS Access Key ",
+        path_glob="tests/test_tools.py",
+        project_ids=[proj.id],
+        justification="A documented example key, used as test input.",
+        owner="alice",
+        expires_at=utcnow() + timedelta(days=60),
+    )
+    (exc,) = exception_requests.request_exception(session, world["analyst"], req, POLICY)
+    decisions.approve(session, world["approver"], exc.id, "ok")
+    assert exc.rule_id == "detect-secrets:AWS Access Key"
+    assert fake_key.status is FindingStatus.ACCEPTED
+
+
 def test_one_open_exception_per_finding(session: Session, world: dict) -> None:
     target = finding(session, world["project"])
     exception_requests.request_exception(session, world["analyst"], finding_request(target), POLICY)

@@ -18,7 +18,8 @@ from app.models import ExceptionScope, Finding, RiskException
 from app.services.exception_policy import ExceptionInputError
 
 ADVISORY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9._:-]{1,110}$")
-RULE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,254}$")
+# Spaces inside: detect-secrets names its rules by plugin ("detect-secrets:AWS Access Key").
+RULE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@ -]{0,254}$")
 PACKAGE_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,253}[A-Za-z0-9])?$")
 
 
@@ -52,7 +53,7 @@ def normalize_package(raw: str | None) -> str | None:
 def normalize_rule(raw: str | None) -> str:
     value = (raw or "").strip()
     if not RULE_RE.match(value):
-        raise ExceptionInputError("a rule exception needs a rule id (letters, digits, . _ : / @ -)")
+        raise ExceptionInputError("a rule exception needs a rule id (letters, digits, spaces, . _ : / @ -)")
     return value
 
 

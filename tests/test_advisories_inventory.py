@@ -145,6 +145,16 @@ def test_discovery_and_configured_files(tmp_path: Path) -> None:
     assert len(broken.problems) == 2 and "inside the repository" in broken.problems[0]
 
 
+def test_discovery_skips_the_projects_excluded_paths() -> None:
+    """A deliberately vulnerable sample folder excluded from the project is not read for osv either."""
+    everything = discover(PROJECTS)
+    assert "reqs/requirements.txt" in everything and "uv/pyproject.toml" in everything
+    kept = discover(PROJECTS, ["reqs", "uv/*.lock"])
+    assert not any(rel.startswith("reqs/") for rel in kept) and "uv/uv.lock" not in kept
+    assert "uv/pyproject.toml" in kept
+    assert collect(PROJECTS, exclude_paths=["*"]).files == []
+
+
 def test_broken_lock_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     (tmp_path / "uv.lock").write_text("version = [\n")
     (tmp_path / "requirements.txt").write_text("flask==2.2.2\n")

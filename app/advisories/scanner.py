@@ -36,7 +36,7 @@ class OsvScanner:
             return ScanResult.failure(
                 self.name, "no advisory store given: the osv scanner runs through the scan service"
             )
-        inventory = collect(checkout, options.dependency_files or None)
+        inventory = collect(checkout, options.dependency_files or None, options.exclude_paths)
         findings = evaluate(inventory.dependencies, self.index)
         version = self.index.version or None
         if inventory.failed:

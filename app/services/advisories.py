@@ -58,7 +58,7 @@ def scan_checkout(
     Only the advisories naming the project's packages are loaded, so one project's scan does not
     compile the whole store.
     """
-    inventory = collect(checkout, project.dependency_files or None)
+    inventory = collect(checkout, project.dependency_files or None, project.exclude_paths or ())
     if inventory.failed:
         _keep_previous(session, project.id, inventory)
     save_inventory(session, project.id, inventory, scan_run.id if scan_run is not None else None)

@@ -20,6 +20,7 @@ from app.advisories.inventory.locks import parse_pipfile_lock, parse_poetry_lock
 from app.advisories.inventory.manifests import declared_names, parse_pipfile, parse_pyproject
 from app.advisories.inventory.requirements import parse_requirements
 from app.advisories.inventory.sbom import parse_cyclonedx
+from app.scanners.suppressions import excluded
 
 DISCOVER_PATTERNS = (
     "requirements*.txt",
@@ -47,21 +48,27 @@ def _dev_first_key(path: str) -> tuple[bool, str]:
     return (bool(words & {"dev", "test", "tests", "lint", "docs", "ci"}), path)
 
 
-def discover(root: Path) -> list[str]:
-    """Dependency files under ``root`` (a few levels deep, no hidden or vendored folders)."""
+def discover(root: Path, exclude_paths: Sequence[str] = ()) -> list[str]:
+    """Dependency files under ``root`` (a few levels deep, no hidden or vendored folders), outside
+    the project's excluded paths: the other scanners skip those folders, so must this one."""
     found: list[str] = []
     root = root.resolve()
     for current, dirs, files in os.walk(root, followlinks=False):
         rel_dir = Path(current).relative_to(root)
         depth = len(rel_dir.parts)
         dirs[:] = sorted(
-            d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS and depth < MAX_DEPTH
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in SKIP_DIRS
+            and depth < MAX_DEPTH
+            and not excluded((rel_dir / d).as_posix(), exclude_paths)
         )
         for name in files:
             rel = (rel_dir / name).as_posix()
             tail = "/".join(rel.split("/")[-2:])
             wanted = any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(tail, p) for p in DISCOVER_PATTERNS)
-            if wanted and not (Path(current) / name).is_symlink():
+            if wanted and not excluded(rel, exclude_paths) and not (Path(current) / name).is_symlink():
                 found.append(rel)
         if len(found) > MAX_FILES:
             break
@@ -106,12 +113,12 @@ def read_file(root: Path, rel: str) -> tuple[list[Dependency], list[str], list[s
     return deps, [relative(path.resolve(), root.resolve())], problems
 
 
-def collect(root: Path, files: Sequence[str] | None = None) -> Inventory:
+def collect(root: Path, files: Sequence[str] | None = None, exclude_paths: Sequence[str] = ()) -> Inventory:
     """Read the given dependency files (or the discovered ones) of the checkout at ``root``."""
     root = root.resolve()
     inventory = Inventory()
     seen_lines: set[tuple[str, str, int | None, str | None]] = set()
-    for rel in list(files) if files else discover(root):
+    for rel in list(files) if files else discover(root, exclude_paths):
         try:
             deps, read, problems = read_file(root, rel)
         except InventoryError as exc:

@@ -103,6 +103,14 @@ def _context(finding: NormalizedFinding, source: SourceReader) -> str:
     return normalize_source(text) if text else ""
 
 
+def keyed_by_position(finding: NormalizedFinding) -> bool:
+    """Whether the finding's identity needs its occurrence index (a code finding): the only kind
+    whose fingerprint depends on the other results of the same file."""
+    if finding.tool_fingerprint or (finding.category == "secret" and finding.secret_hash):
+        return False
+    return not (finding.package and (finding.advisory_ids or finding.category == "dependency"))
+
+
 def base_key(finding: NormalizedFinding, source: SourceReader) -> tuple[str, ...]:
     """The identity before the occurrence index (which only code findings need)."""
     if finding.tool_fingerprint:

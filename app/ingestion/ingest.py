@@ -2,25 +2,28 @@
 
 The shape is Lemur's source sync: upsert what is seen, close what is not, return counts. Everything
 happens in the caller's transaction, so an import lands completely or not at all; the caller owns
-commit and rollback. Rows move through SQLAlchemy Core statements in bulk (one upsert
-``ON CONFLICT (project_id, fingerprint)`` for every seen finding), never one ORM object per finding.
+commit and rollback. The report is consumed in chunks (see :mod:`app.ingestion.chunks`): each chunk
+is fingerprinted, looked up by its own fingerprints and written with a few Core statements, so
+memory stays bounded by the chunk, not the report. What the run saw is marked in the database
+(``last_run_id``); closing what it no longer reports is set-based SQL at the end.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session
 
 from app.ingestion import store
-from app.ingestion.fingerprint import Identified, alias_group, fingerprints, package_key
+from app.ingestion.chunks import CHUNK_SIZE, chunked
+from app.ingestion.closing import close_missing
+from app.ingestion.fingerprint import Identified, alias_group, package_key
 from app.ingestion.locks import lock_project
+from app.ingestion.rows import display_hash, finding_row
 from app.ingestion.snapshots import write_snapshot
 from app.ingestion.suppression import ExceptionMatcher
 from app.models import FindingStatus, Project, RunStatus, ScanRun, utcnow
@@ -34,7 +37,6 @@ OPEN, FIXED, ACCEPTED, FALSE_POSITIVE = (
     FindingStatus.ACCEPTED.value,
     FindingStatus.FALSE_POSITIVE.value,
 )
-LIVE = (OPEN, ACCEPTED)
 # Only a run that finished its work may close findings: anything else may simply have missed them.
 CLOSING_STATUSES = (RunStatus.RUNNING, RunStatus.SUCCEEDED)
 INLINE_REASON = "suppressed in the source (inline comment or tool suppression)"
@@ -59,69 +61,214 @@ class IngestSummary:
         return asdict(self)
 
 
-def _origin(category: str) -> str:
-    return category if category in ("dependency", "secret") else "code"
+class Ingestion:
+    """One run's ingestion: :meth:`feed` the findings (any number of chunks), then :meth:`finish`.
 
-
-def _sla_due(project: Project, severity: str, start: datetime) -> datetime | None:
-    days = (project.sla_days or {}).get(severity)
-    return start + timedelta(days=int(days)) if isinstance(days, int | float) and days > 0 else None
-
-
-def _row(f: NormalizedFinding, fingerprint: str, project_id: int) -> dict[str, Any]:
-    extras = dict(f.extras)
-    if f.end_line is not None:
-        extras.setdefault("end_line", f.end_line)
-    row = {
-        "project_id": project_id,
-        "fingerprint": fingerprint,
-        "scanner": f.scanner[:64],
-        "rule_id": f.rule_id[:255],
-        "tool_rule_id": f.tool_rule_id[:255],
-        "category": f.category,
-        "severity": f.severity,
-        "confidence": f.confidence[:32] if f.confidence else None,
-        "title": (f.title or f.rule_id)[:500],
-        "message": f.message or "",
-        "path": f.path[:1024] if f.path else None,
-        "line": f.line,
-        "column": f.column,
-        "snippet": f.snippet,
-        "cwe": list(f.cwe),
-        "advisory_ids": list(f.advisory_ids),
-        "package": f.package[:255] if f.package else None,
-        "installed_version": f.installed_version[:120] if f.installed_version else None,
-        "fixed_versions": list(f.fixed_versions),
-        "origin": _origin(f.category),
-        "extras": extras,
-    }
-    shown = [
-        row[name]
-        for name in store.DISPLAY_COLUMNS
-        if name not in ("last_seen", "last_run_id", "display_hash")
-    ]
-    row["display_hash"] = hashlib.blake2b(orjson.dumps(shown, default=str), digest_size=16).hexdigest()
-    return row
-
-
-def _merge_alias_groups(items: list[Identified], existing: store.Existing) -> None:
-    """A dependency finding whose advisory gained or lost an alias is still the same finding.
-
-    Its fingerprint is the group's preferred id; when that id changed (a CVE assigned to a GHSA, say),
-    any shared alias in the same package finds the finding already on record.
+    Between the two the caller may still correct the run (a streamed report names its tool and
+    tells whether it is complete only once read to the end); closing reads the run at the end.
     """
-    taken = {item.fingerprint for item in items}
-    for item in items:
-        f = item.finding
-        if item.fingerprint in existing.rows or not f.package or not f.advisory_ids:
-            continue
-        pkg = package_key(f.package)
-        for advisory in sorted({a.upper() for a in f.advisory_ids}, key=lambda a: a != alias_group([a])):
-            match = existing.by_alias.get((pkg, advisory))
-            if match is not None and match not in taken:
-                taken.add(match)
-                item.fingerprint = match
-                break
+
+    def __init__(
+        self,
+        session: Session,
+        scan_run: ScanRun,
+        *,
+        checkout: Path | None = None,
+        now: datetime | None = None,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        self.session, self.run, self.checkout, self.chunk_size = session, scan_run, checkout, chunk_size
+        self.now = now or utcnow()
+        project = session.get(Project, scan_run.project_id)
+        if project is None:
+            raise ValueError(f"scan run {scan_run.id} points at a missing project")
+        self.project = project
+        lock_project(session, project.id)
+        store.prepare(session)
+        self.matcher = ExceptionMatcher.load(session, project.id, self.now)
+        self.counts = {"new": 0, "unchanged": 0, "reopened": 0, "suppressed": 0}
+        self.scanners: set[str] = set()
+        self._aliases: dict[tuple[str, str], str] | None = None
+        self._dependencies: set[str] = set()  # fingerprints of dependency findings seen so far
+        self._sla: dict[str, datetime | None] = {}
+
+    def feed(self, findings: Iterable[NormalizedFinding]) -> None:
+        """Ingest ``findings`` chunk by chunk (a one-shot iterator is never held whole)."""
+        for items in chunked(findings, self.checkout, self.chunk_size):
+            self._chunk(items)
+
+    def finish(self, actor: Actor | None = None) -> IngestSummary:
+        """Close what a complete run no longer reports, snapshot the day, count, audit."""
+        run = self.run
+        closes = run.complete and RunStatus(run.status) in CLOSING_STATUSES
+        fixed = 0
+        if closes:
+            scanners = {run.scanner} | self.scanners
+            fixed = close_missing(self.session, self.project.id, run.id, self.now, scanners)
+        write_snapshot(self.session, self.project.id, self.now.date())
+        c = self.counts
+        summary = IngestSummary(
+            new=c["new"],
+            unchanged=c["unchanged"],
+            reopened=c["reopened"],
+            fixed=fixed,
+            suppressed=c["suppressed"],
+            total=c["new"] + c["unchanged"] + c["reopened"],
+            closed_nothing=not closes,
+        )
+        _record_counts(run, summary)
+        audit.record(
+            self.session,
+            actor or Actor.system("ingestion"),
+            "scan_ingest",
+            object_type="scan_run",
+            object_id=run.id,
+            after={"project_id": self.project.id, "scanner": run.scanner, **summary.as_dict()},
+        )
+        return summary
+
+    def _sla_due(self, severity: str) -> datetime | None:
+        if severity not in self._sla:
+            days = (self.project.sla_days or {}).get(severity)
+            ok = isinstance(days, int | float) and days > 0
+            self._sla[severity] = self.now + timedelta(days=int(days)) if ok else None  # type: ignore[arg-type]
+        return self._sla[severity]
+
+    def _merge_alias_groups(self, items: list[Identified], existing: dict[str, store.ExistingRow]) -> None:
+        """A dependency finding whose advisory gained or lost an alias is still the same finding.
+
+        Its fingerprint is the group's preferred id; when that id changed (a CVE assigned to a GHSA,
+        say), any shared alias in the same package finds the finding already on record.
+        """
+        pending = [i for i in items if i.finding.package and i.finding.advisory_ids]
+        taken = {item.fingerprint for item in pending} | self._dependencies
+        for item in pending:
+            f = item.finding
+            if item.fingerprint in existing:
+                continue
+            if self._aliases is None:
+                self._aliases = store.load_aliases(self.session, self.project.id)
+            pkg = package_key(f.package or "")
+            for advisory in sorted({a.upper() for a in f.advisory_ids}, key=lambda a: a != alias_group([a])):
+                match = self._aliases.get((pkg, advisory))
+                if match is not None and match not in taken:
+                    taken.add(match)
+                    item.fingerprint = match
+                    break
+        self._dependencies.update(item.fingerprint for item in pending)
+
+    def _chunk(self, items: list[Identified]) -> None:
+        session, run, now = self.session, self.run, self.now
+        existing = store.lookup(session, self.project.id, [item.fingerprint for item in items])
+        if any(item.finding.package for item in items):
+            self._merge_alias_groups(items, existing)
+            existing.update(
+                store.lookup(
+                    session, self.project.id, [i.fingerprint for i in items if i.fingerprint not in existing]
+                )
+            )
+        plan = store.Plan(run_id=run.id, project_id=self.project.id, now=now)
+        unaccept: list[tuple[store.ExistingRow, int | None]] = []
+        c = self.counts
+        for item in items:
+            f = item.finding
+            old = existing.get(item.fingerprint)
+            self.scanners.update(item.detections)
+            plan.detections[item.fingerprint] = item.detections
+            if old is not None:
+                plan.ids[item.fingerprint] = old.id
+                if old.last_run_id == run.id:
+                    continue  # reported again later in the same report: one finding, more detections
+            exc_id = self.matcher.match(
+                old.id if old else None, f.rule_id, f.tool_rule_id, f.path, f.package, f.advisory_ids
+            )
+            accepted = exc_id is not None or f.suppressed
+            target = ACCEPTED if accepted else OPEN
+            shown = display_hash(f)
+            if old is None:
+                plan.new_rows.append(self._new_row(f, item.fingerprint, shown, target, exc_id))
+                c["new"] += 1
+                if accepted:
+                    plan.history_for_new(item.fingerprint, None, ACCEPTED, _reason(exc_id), exc_id)
+            else:
+                if old.display_hash == shown:
+                    plan.same_ids.append(old.id)
+                else:
+                    row = finding_row(f, item.fingerprint, self.project.id, shown)
+                    row.update(b_id=old.id, last_seen=now, last_run_id=run.id)
+                    plan.changed_rows.append(row)
+                if old.status == FALSE_POSITIVE:
+                    c["unchanged"] += 1  # a triage decision outlives every reimport
+                    continue
+                if old.status == FIXED:
+                    c["reopened"] += 1
+                    self._reopen(plan, old, f.severity, target, exc_id)
+                else:
+                    c["unchanged"] += 1
+                    self._keep(plan, old, target, exc_id, unaccept)
+            if target == ACCEPTED:
+                c["suppressed"] += 1
+        if unaccept:
+            _give_back(session, plan, unaccept)
+        store.write_chunk(session, plan)
+
+    def _new_row(
+        self, f: NormalizedFinding, fingerprint: str, shown: str, target: str, exc_id: int | None
+    ) -> dict[str, Any]:
+        row = finding_row(f, fingerprint, self.project.id, shown)
+        now, run_id = self.now, self.run.id
+        row.update(
+            last_seen=now,
+            last_run_id=run_id,
+            status=target,
+            first_seen=now,
+            first_run_id=run_id,
+            status_changed_at=now,
+            fixed_at=None,
+            reopen_count=0,
+            sla_due_at=self._sla_due(f.severity),
+            sla_paused_at=now if target == ACCEPTED else None,
+            exception_id=exc_id,
+        )
+        return row
+
+    def _reopen(
+        self, plan: store.Plan, old: store.ExistingRow, severity: str, target: str, exc_id: int | None
+    ) -> None:
+        plan.changes.append(
+            {
+                "b_id": old.id,
+                "status": target,
+                "status_changed_at": self.now,
+                "fixed_at": None,
+                "reopen_count": old.reopen_count + 1,
+                "sla_due_at": self._sla_due(severity),
+                "sla_paused_at": self.now if target == ACCEPTED else None,
+                "exception_id": exc_id,
+            }
+        )
+        reason = "reported again after being fixed" + (f"; {_reason(exc_id)}" if target == ACCEPTED else "")
+        plan.history(old.id, FIXED, target, reason, exc_id)
+
+    def _keep(
+        self,
+        plan: store.Plan,
+        old: store.ExistingRow,
+        target: str,
+        exc_id: int | None,
+        unaccept: list[tuple[store.ExistingRow, int | None]],
+    ) -> None:
+        """A live finding seen again: its acceptance follows the exceptions in force now."""
+        if target == ACCEPTED and old.status == ACCEPTED and exc_id != old.exception_id:
+            plan.changes.append({"b_id": old.id, "exception_id": exc_id})
+            plan.history(old.id, ACCEPTED, ACCEPTED, _reason(exc_id), exc_id)
+        elif target == ACCEPTED and old.status != ACCEPTED:
+            plan.changes.append(
+                {"b_id": old.id, "status": ACCEPTED, "status_changed_at": self.now, "exception_id": exc_id}
+            )
+            plan.history(old.id, old.status, ACCEPTED, _reason(exc_id), exc_id)
+        elif target == OPEN and old.status == ACCEPTED:
+            unaccept.append((old, exc_id))
 
 
 def ingest(
@@ -132,6 +279,7 @@ def ingest(
     checkout: Path | None = None,
     now: datetime | None = None,
     actor: Actor | None = None,
+    chunk_size: int = CHUNK_SIZE,
 ) -> IngestSummary:
     """Apply ``scan_run``'s findings to its project's living record, in the caller's transaction.
 
@@ -139,110 +287,9 @@ def ingest(
     adds and updates what it saw but closes nothing. Writes the run's counts, status-history rows,
     the day's count snapshot and one audit event.
     """
-    now = now or utcnow()
-    project = session.get(Project, scan_run.project_id)
-    if project is None:
-        raise ValueError(f"scan run {scan_run.id} points at a missing project")
-    lock_project(session, project.id)
-    store.prepare(session)
-    items = fingerprints(list(findings), checkout)
-    existing = store.load_existing(session, project.id)
-    _merge_alias_groups(items, existing)
-    matcher = ExceptionMatcher.load(session, project.id, now)
-    plan = store.Plan(run_id=scan_run.id, project_id=project.id, now=now)
-    unaccept: list[tuple[store.ExistingRow, int | None]] = []
-    new = unchanged = reopened = suppressed = 0
-    for item in items:
-        f = item.finding
-        row = _row(f, item.fingerprint, project.id)
-        old = existing.rows.get(item.fingerprint)
-        exc_id = matcher.match(
-            old.id if old else None, f.rule_id, f.tool_rule_id, f.path, f.package, f.advisory_ids
-        )
-        accepted = exc_id is not None or f.suppressed
-        target = ACCEPTED if accepted else OPEN
-        # The insert half of the upsert: only used when the finding is new.
-        row.update(
-            last_seen=now,
-            last_run_id=scan_run.id,
-            status=target,
-            first_seen=now,
-            first_run_id=scan_run.id,
-            status_changed_at=now,
-            fixed_at=None,
-            reopen_count=0,
-            sla_due_at=_sla_due(project, f.severity, now),
-            sla_paused_at=now if accepted else None,
-            exception_id=exc_id,
-        )
-        plan.rows.append(row)
-        plan.detections[item.fingerprint] = item.detections
-        if old is None:
-            new += 1
-            if accepted:
-                plan.history_for_new(item.fingerprint, None, ACCEPTED, _reason(exc_id), exc_id)
-        elif old.status == FALSE_POSITIVE:
-            unchanged += 1  # a triage decision outlives every reimport
-            continue
-        elif old.status == FIXED:
-            reopened += 1
-            plan.changes.append(
-                {
-                    "b_id": old.id,
-                    "status": target,
-                    "status_changed_at": now,
-                    "fixed_at": None,
-                    "reopen_count": old.reopen_count + 1,
-                    "sla_due_at": row["sla_due_at"],
-                    "sla_paused_at": row["sla_paused_at"],
-                    "exception_id": exc_id,
-                }
-            )
-            reason = "reported again after being fixed" + (f"; {_reason(exc_id)}" if accepted else "")
-            plan.history(old.id, FIXED, target, reason, exc_id)
-        else:
-            unchanged += 1
-            if target == ACCEPTED and old.status == ACCEPTED and exc_id != old.exception_id:
-                plan.changes.append({"b_id": old.id, "exception_id": exc_id})
-                plan.history(old.id, ACCEPTED, ACCEPTED, _reason(exc_id), exc_id)
-            elif target == ACCEPTED and old.status != ACCEPTED:
-                plan.changes.append(
-                    {"b_id": old.id, "status": ACCEPTED, "status_changed_at": now, "exception_id": exc_id}
-                )
-                plan.history(old.id, old.status, ACCEPTED, _reason(exc_id), exc_id)
-            elif target == OPEN and old.status == ACCEPTED:
-                unaccept.append((old, exc_id))
-        if target == ACCEPTED:
-            suppressed += 1
-    if unaccept:
-        _give_back(session, plan, unaccept)
-    store.write_seen(session, plan, existing)
-    closes = scan_run.complete and RunStatus(scan_run.status) in CLOSING_STATUSES
-    fixed = 0
-    if closes:
-        scanners = {scan_run.scanner} | {s for item in items for s in item.detections}
-        fixed = store.close_missing(session, plan, existing, scanners)
-    store.write_history(session, plan)
-    write_snapshot(session, project.id, now.date())
-    summary = IngestSummary(
-        new=new,
-        unchanged=unchanged,
-        reopened=reopened,
-        fixed=fixed,
-        suppressed=suppressed,
-        total=len(items),
-        closed_nothing=not closes,
-    )
-    _record_counts(scan_run, summary)
-    audit.record(
-        session,
-        actor or Actor.system("ingestion"),
-        "scan_ingest",
-        object_type="scan_run",
-        object_id=scan_run.id,
-        after={"project_id": project.id, "scanner": scan_run.scanner, **summary.as_dict()},
-    )
-    return summary
+    job = Ingestion(session, scan_run, checkout=checkout, now=now, chunk_size=chunk_size)
+    job.feed(findings)
+    return job.finish(actor)
 
 
 def _reason(exc_id: int | None) -> str:

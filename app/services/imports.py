@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.ingestion import IngestSummary, ingest
+from app.ingestion import IngestSummary
+from app.ingestion.chunks import ScatteredReport, TimedIterator
+from app.ingestion.ingest import Ingestion
 from app.ingestion.locks import lock_project
 from app.models import Finding, Project, RunOutcome, RunStatus, RunTrigger, ScanRun, utcnow
 from app.scanners.base import NormalizedFinding, ReportError
-from app.scanners.importers.loader import AUTO, iter_report, parse_report
+from app.scanners.importers.loader import AUTO, ReportStream, iter_report, parse_report
 from app.scanners.importers.safe_load import DEFAULT_MAX_BYTES
 from app.services import audit
 from app.services.actor import Actor
@@ -73,23 +76,73 @@ def idempotency_key(report_sha256: str, fmt: str) -> str:
     return hashlib.sha256(f"{report_sha256}:{fmt}".encode()).hexdigest()
 
 
-def _read(
-    path: Path, fmt: str, max_bytes: int
-) -> tuple[str, str, str | None, bool, list[NormalizedFinding], list[str]]:
-    """(format, scanner, tool version, complete, findings, problems) of a report file."""
-    if path.stat().st_size > STREAM_BYTES:
-        stream = iter_report(path, fmt, max_bytes=max_bytes)
-        findings = list(stream)
-        return stream.format, stream.scanner, stream.tool_version, stream.complete, findings, stream.problems
+@dataclass
+class _Report:
+    """A report opened for ingestion: its findings (a list, or a stream read once) and metadata,
+    which for a stream is final only once it has been read to the end."""
+
+    source: ReportStream | None
+    findings: Iterable[NormalizedFinding]
+    format: str
+    scanner: str
+    tool_version: str | None
+    complete: bool
+    problems: list[str]
+
+    def settle(self) -> None:
+        """Take the stream's final metadata (call after the findings were consumed)."""
+        if self.source is not None:
+            s = self.source
+            self.format, self.scanner, self.tool_version = s.format, s.scanner, s.tool_version
+            self.complete, self.problems = s.complete, list(s.problems)
+
+
+def _open(path: Path, fmt: str, max_bytes: int, *, stream: bool) -> _Report:
+    """Large reports are streamed (SARIF: one result at a time); smaller ones are decoded whole."""
+    if stream:
+        source = iter_report(path, fmt, max_bytes=max_bytes)
+        return _Report(
+            source, source, source.format, source.scanner, source.tool_version, source.complete, []
+        )
     report = parse_report(path, fmt, max_bytes=max_bytes)
-    return (
+    return _Report(
+        None,
+        report.findings,
         report.format,
         report.scanner,
         report.tool_version,
         report.complete,
-        report.findings,
         list(report.problems),
     )
+
+
+def _feed(
+    session: Session, run: ScanRun, report: _Report, now: datetime, reopen: Callable[[], _Report]
+) -> tuple[Ingestion, _Report, float]:
+    """Ingest the report's findings; (job, report, seconds spent reading and parsing).
+
+    A streamed report whose results for one file are scattered cannot be fingerprinted chunk by
+    chunk: what was written is rolled back to a savepoint and the report is read again, whole.
+    """
+    job = Ingestion(session, run, now=now)
+    if report.source is None:  # decoded whole already: fingerprinted whole, written in chunks
+        job.feed(report.findings)
+        return job, report, 0.0
+    timed = TimedIterator(report.findings)
+    try:
+        with session.begin_nested():
+            job.feed(timed)
+    except ScatteredReport:
+        report = reopen()
+        started = time.perf_counter()
+        findings = list(report.findings)
+        parse_s = timed.seconds + time.perf_counter() - started
+        job = Ingestion(session, run, now=now)
+        job.feed(findings)
+        report.settle()
+        return job, report, parse_s
+    report.settle()
+    return job, report, timed.seconds
 
 
 def _replay(session: Session, actor: Actor, run: ScanRun) -> ImportResult:
@@ -153,28 +206,40 @@ def import_report(
             return _replay(session, actor, run)
     now = utcnow()
     started = time.perf_counter()
-    report_format, scanner, tool_version, complete, findings, problems = _read(path, fmt, max_bytes)
-    parsed = time.perf_counter()
+    streamed = size > STREAM_BYTES
+    report = _open(path, fmt, max_bytes, stream=streamed)
+    parse_s = time.perf_counter() - started
     run = ScanRun(
         project_id=project.id,
-        scanner=(scanner or report_format)[:64],
+        scanner=(report.scanner or report.format)[:64],
         trigger=trigger,
         status=RunStatus.RUNNING,
-        complete=complete,
-        tool_version=tool_version[:120] if tool_version else None,
-        report_format=report_format,
+        complete=report.complete,
+        tool_version=report.tool_version[:120] if report.tool_version else None,
+        report_format=report.format,
         report_sha256=sha,
-        idempotency_key=idempotency_key(sha, report_format),
+        idempotency_key=idempotency_key(sha, report.format),
         requested_by_id=actor.id if actor.is_user else None,
         api_key_id=api_key_id,
         queued_at=now,
         started_at=now,
-        details={"problems": problems[:50], "bytes": size, "file": path.name[:255]},
+        details={"problems": report.problems[:50], "bytes": size, "file": path.name[:255]},
     )
     session.add(run)
     session.flush()
-    summary = ingest(session, run, findings, now=now, actor=actor)
-    timings = {"parse_s": round(parsed - started, 3), "ingest_s": round(time.perf_counter() - parsed, 3)}
+    job, report, read_s = _feed(
+        session, run, report, now, lambda: _open(path, fmt, max_bytes, stream=streamed)
+    )
+    parse_s += read_s
+    # A stream names its tool, and tells whether it is complete, only once read to the end.
+    run.scanner = (report.scanner or report.format)[:64]
+    run.tool_version = report.tool_version[:120] if report.tool_version else None
+    run.complete = complete = report.complete
+    run.details = {**run.details, "problems": report.problems[:50]}
+    summary = job.finish(actor)
+    report_format = report.format
+    total_s = time.perf_counter() - started
+    timings = {"parse_s": round(parse_s, 3), "ingest_s": round(total_s - parse_s, 3)}
     run.details = {**run.details, "timings": timings}
     run.status = RunStatus.SUCCEEDED
     if summary.total:

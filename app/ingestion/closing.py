@@ -1,0 +1,83 @@
+"""Close what a complete run no longer reports, in set-based SQL over the project's findings.
+
+Every finding and detection the run reported carries ``last_run_id = run``, so "not seen" is a
+condition in SQL, not a set of fingerprints in memory. Per scanner: the detections of the closing
+scanners that this run did not report are deactivated; a live finding is fixed only when no scanner
+still reports it (ruff may close its detection of an ``eval`` that bandit still reports). A finding
+recorded before detections were tracked has no detection rows and counts as detected by its own
+scanner. The status-history rows come from the same condition, in one ``INSERT ... SELECT``, before
+the findings change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, insert, literal, null, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.ingestion.store import DETECTION, FINDING, FIXED, HISTORY, LIVE
+
+REASON = "no longer reported by a complete run"
+
+
+def _gone(project_id: int, run_id: int, scanners: Collection[str]) -> Any:
+    """Live findings of the project this run did not see and no scanner reports any more."""
+    detected = select(DETECTION.c.finding_id).where(DETECTION.c.finding_id == FINDING.c.id)
+    return (
+        FINDING.c.project_id == project_id,
+        FINDING.c.status.in_(LIVE),
+        FINDING.c.last_run_id.is_distinct_from(run_id),
+        ~exists(detected.where(DETECTION.c.active.is_(True))),
+        or_(FINDING.c.scanner.in_(sorted(scanners)), exists(detected)),
+    )
+
+
+def close_missing(
+    session: Session, project_id: int, run_id: int, now: datetime, scanners: Collection[str]
+) -> int:
+    """Deactivate what the closing scanners no longer report; fix findings nobody reports any more."""
+    conn = session.connection()
+    of_project = select(FINDING.c.id).where(FINDING.c.project_id == project_id)
+    conn.execute(
+        update(DETECTION)
+        .where(
+            DETECTION.c.active.is_(True),
+            DETECTION.c.scanner.in_(sorted(scanners)),
+            DETECTION.c.last_run_id.is_distinct_from(run_id),
+            DETECTION.c.finding_id.in_(of_project),
+        )
+        .values(active=False)
+    )
+    gone = _gone(project_id, run_id, scanners)
+    history = select(
+        FINDING.c.id,
+        FINDING.c.status,
+        literal(FIXED, HISTORY.c.to_status.type),
+        literal(now, HISTORY.c.changed_at.type),
+        null(),
+        literal("ingestion", HISTORY.c.actor.type),
+        literal(REASON, HISTORY.c.reason.type),
+        literal(run_id, HISTORY.c.scan_run_id.type),
+        null(),
+    ).where(*gone)
+    names = [
+        "finding_id",
+        "from_status",
+        "to_status",
+        "changed_at",
+        "actor_user_id",
+        "actor",
+        "reason",
+        "scan_run_id",
+        "exception_id",
+    ]
+    conn.execute(insert(HISTORY).from_select(names, history))
+    result = conn.execute(
+        update(FINDING)
+        .where(*gone)
+        .values(status=FIXED, fixed_at=now, status_changed_at=now, exception_id=None, sla_paused_at=None)
+    )
+    return int(result.rowcount or 0)

@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.advisories",
     "app.cli.bench",
     "app.cli.import_cmd",
+    "app.cli.dogfood",
 )
 
 EXIT_USAGE = 2

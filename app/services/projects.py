@@ -137,3 +137,40 @@ def remove_project(session: Session, actor: Actor, name: str) -> None:
         before={"name": project.name},
     )
     session.delete(project)
+
+
+def configure_scans(
+    session: Session,
+    actor: Actor,
+    project: Project,
+    *,
+    scanners: Sequence[str],
+    exclude_paths: Sequence[str],
+    dependency_files: Sequence[str],
+    git_url: str | None = None,
+) -> bool:
+    """Set what a project's scans run and skip; audited with before/after. True when anything changed."""
+    require(actor, "project.manage")
+    wanted: dict[str, Any] = {
+        "enabled_scanners": list(scanners),
+        "exclude_paths": list(exclude_paths),
+        "dependency_files": list(dependency_files),
+    }
+    if git_url is not None:
+        wanted.update(git_url=validate_git_url(git_url), local_path=None)
+    before = {key: getattr(project, key) for key in wanted}
+    changed = {key: value for key, value in wanted.items() if before[key] != value}
+    if not changed:
+        return False
+    for key, value in changed.items():
+        setattr(project, key, value)
+    audit.record(
+        session,
+        actor,
+        "project_update",
+        object_type="project",
+        object_id=project.id,
+        before={key: before[key] for key in changed},
+        after=changed,
+    )
+    return True

@@ -6,7 +6,7 @@ at the console. Jobs (expire, remind) run as the system.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.cli.context import console_actor, database, settings, transaction
-from app.models import ActorType, ExceptionScope, ExceptionState, User
+from app.models import ActorType, ExceptionScope, ExceptionState, RiskException, User
 from app.security import clock
 from app.services import exception_decisions as decisions
 from app.services import exception_queries as queries
@@ -25,7 +25,7 @@ from app.services import exceptions_as_code as as_code
 from app.services import projects as project_service
 from app.services.actor import Actor
 from app.services.exception_expiry import expire_due
-from app.services.exception_policy import ExceptionInputError, ExpiryPolicy
+from app.services.exception_policy import ExceptionInputError, ExpiryPolicy, parse_expiry_date
 from app.services.permissions import NotFound, PermissionDenied
 from app.services.sessions import project_ids_of
 
@@ -46,17 +46,21 @@ def _project_id(session: Session, name: str) -> int:
     return project.id
 
 
-def _date(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(0, 0), tzinfo=UTC)
-    except ValueError:
-        raise ExceptionInputError(f"expiry must look like 2026-12-31, got {value!r}") from None
-
-
 def _policy() -> ExpiryPolicy:
     return ExpiryPolicy.from_settings(settings())
+
+
+def _decide(
+    decide: decisions.Decision,
+    exception_id: int,
+    username: str,
+    text: str,
+    done: Callable[[RiskException], str],
+) -> None:
+    """One decision by the named user in its own transaction; ``done`` words the outcome once committed."""
+    with transaction() as session:
+        message = done(decide(session, user_actor(session, username), exception_id, text))
+    click.echo(message)
 
 
 class _Group(click.Group):
@@ -131,7 +135,7 @@ def request_cmd(
             mitigation=mitigation,
             owner=owner,
             ticket_url=ticket,
-            expires_at=_date(expires),
+            expires_at=parse_expiry_date(expires),
             finding_id=finding_id,
             advisory_id=advisory,
             aliases=aliases,
@@ -152,9 +156,13 @@ def request_cmd(
 @click.option("--comment", default="")
 def approve_cmd(exception_id: int, username: str, comment: str) -> None:
     """Approve a pending exception: its findings become accepted at once."""
-    with transaction() as session:
-        exc = decisions.approve(session, user_actor(session, username), exception_id, comment)
-        click.echo(f"approved exception {exc.id}; {exc.matched_count} finding(s) accepted")
+    _decide(
+        decisions.approve,
+        exception_id,
+        username,
+        comment,
+        lambda exc: f"approved exception {exc.id}; {exc.matched_count} finding(s) accepted",
+    )
 
 
 @exceptions_group.command("reject")
@@ -163,9 +171,7 @@ def approve_cmd(exception_id: int, username: str, comment: str) -> None:
 @click.option("--comment", required=True)
 def reject_cmd(exception_id: int, username: str, comment: str) -> None:
     """Reject a pending exception with a reason."""
-    with transaction() as session:
-        decisions.reject(session, user_actor(session, username), exception_id, comment)
-    click.echo(f"rejected exception {exception_id}")
+    _decide(decisions.reject, exception_id, username, comment, lambda exc: f"rejected exception {exc.id}")
 
 
 @exceptions_group.command("revoke")
@@ -174,9 +180,7 @@ def reject_cmd(exception_id: int, username: str, comment: str) -> None:
 @click.option("--reason", required=True)
 def revoke_cmd(exception_id: int, username: str, reason: str) -> None:
     """Revoke an exception now; its findings reopen."""
-    with transaction() as session:
-        decisions.revoke(session, user_actor(session, username), exception_id, reason)
-    click.echo(f"revoked exception {exception_id}")
+    _decide(decisions.revoke, exception_id, username, reason, lambda exc: f"revoked exception {exc.id}")
 
 
 @exceptions_group.command("renew")
@@ -191,7 +195,7 @@ def renew_cmd(exception_id: int, username: str, expires: str, justification: str
             session,
             user_actor(session, username),
             exception_id,
-            expires_at=_date(expires),
+            expires_at=parse_expiry_date(expires),
             justification=justification,
             policy=_policy(),
         )

@@ -7,6 +7,7 @@ request: the service refuses it and a database CHECK constraint backs that up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -25,6 +26,9 @@ from app.services.exception_requests import (
     clean_text,
 )
 from app.services.permissions import PermissionDenied, require
+
+Decision = Callable[[Session, Actor, int, str], RiskException]
+"""approve, reject and revoke share one shape: who decides which exception, with what words."""
 
 
 def _decidable(session: Session, actor: Actor, exception_id: int) -> RiskException:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from app.errors import VigilError
 from app.models.base import Severity
@@ -25,6 +25,21 @@ DEFAULT_MAX_DAYS: Mapping[Severity, int] = {
 
 class ExceptionInputError(VigilError, ValueError):
     """A request for an exception that cannot be recorded as given; the message says why."""
+
+
+def parse_expiry_date(raw: str | None) -> datetime | None:
+    """A ``YYYY-MM-DD`` expiry as midnight UTC, so the form and the console read dates alike.
+
+    None when empty (the policy then says a date is required, or sets the cap for imports)."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        day = datetime.strptime(raw.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise ExceptionInputError(
+            f"the expiry date must look like 2026-12-31, got {raw.strip()[:40]!r}"
+        ) from None
+    return datetime.combine(day, time(0, 0), tzinfo=UTC)
 
 
 def parse_max_days(raw: str) -> dict[Severity, int]:

@@ -7,8 +7,6 @@ reason and status 400, keeping what the user typed.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
-
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -18,7 +16,7 @@ from app.services import exception_decisions as decisions
 from app.services import exception_queries as queries
 from app.services import exception_requests
 from app.services import exception_review as review
-from app.services.exception_policy import ExceptionInputError, ExpiryPolicy
+from app.services.exception_policy import ExceptionInputError, ExpiryPolicy, parse_expiry_date
 from app.web.access import current_actor, fresh_auth_required, policy
 from app.web.database import db_session
 from app.web.render import page
@@ -28,16 +26,6 @@ bp = Blueprint("exceptions", __name__, url_prefix="/exceptions")
 
 def expiry_policy() -> ExpiryPolicy:
     return ExpiryPolicy.from_settings(current_app.config["VIGIL"])
-
-
-def parse_date(raw: str | None) -> datetime | None:
-    """A date field (YYYY-MM-DD) as midnight UTC; None when empty, an input error when malformed."""
-    if not raw or not raw.strip():
-        return None
-    try:
-        return datetime.combine(datetime.strptime(raw.strip(), "%Y-%m-%d").date(), time(0, 0), tzinfo=UTC)
-    except ValueError:
-        raise ExceptionInputError("the expiry date must look like 2026-12-31") from None
 
 
 def _int(raw: str | None, what: str) -> int | None:
@@ -64,7 +52,7 @@ def parse_request(form: MultiDict[str, str]) -> exception_requests.ExceptionRequ
         mitigation=form.get("mitigation", ""),
         owner=form.get("owner", ""),
         ticket_url=form.get("ticket_url") or None,
-        expires_at=parse_date(form.get("expires_at")),
+        expires_at=parse_expiry_date(form.get("expires_at")),
         finding_id=_int(form.get("finding_id"), "the finding"),
         project_ids=[p for p in projects if p is not None],
         all_projects=form.get("all_projects") == "1",
@@ -175,36 +163,34 @@ def _action_failed(exception_id: int, exc: ExceptionInputError) -> Response:
     )
 
 
+def _decide(decide: decisions.Decision, exception_id: int, field: str, done: str) -> Response:
+    """One decision with the text the form sends in ``field``; a refusal re-renders the detail page."""
+    try:
+        decide(db_session(), current_actor(), exception_id, request.form.get(field, ""))
+    except ExceptionInputError as exc:
+        return _action_failed(exception_id, exc)
+    return _after_action(exception_id, done)
+
+
 @bp.post("/<int:exception_id>/approve")
 @policy("exception.decide")
 @fresh_auth_required
 def approve(exception_id: int) -> Response:
-    try:
-        decisions.approve(db_session(), current_actor(), exception_id, request.form.get("comment", ""))
-    except ExceptionInputError as exc:
-        return _action_failed(exception_id, exc)
-    return _after_action(exception_id, f"Exception #{exception_id} approved.")
+    return _decide(decisions.approve, exception_id, "comment", f"Exception #{exception_id} approved.")
 
 
 @bp.post("/<int:exception_id>/reject")
 @policy("exception.decide")
 @fresh_auth_required
 def reject(exception_id: int) -> Response:
-    try:
-        decisions.reject(db_session(), current_actor(), exception_id, request.form.get("comment", ""))
-    except ExceptionInputError as exc:
-        return _action_failed(exception_id, exc)
-    return _after_action(exception_id, f"Exception #{exception_id} rejected.")
+    return _decide(decisions.reject, exception_id, "comment", f"Exception #{exception_id} rejected.")
 
 
 @bp.post("/<int:exception_id>/revoke")
 @policy("exception.revoke")
 def revoke(exception_id: int) -> Response:
-    try:
-        decisions.revoke(db_session(), current_actor(), exception_id, request.form.get("reason", ""))
-    except ExceptionInputError as exc:
-        return _action_failed(exception_id, exc)
-    return _after_action(exception_id, f"Exception #{exception_id} revoked; its findings are open again.")
+    done = f"Exception #{exception_id} revoked; its findings are open again."
+    return _decide(decisions.revoke, exception_id, "reason", done)
 
 
 @bp.post("/<int:exception_id>/renew")
@@ -215,7 +201,7 @@ def renew(exception_id: int) -> Response:
             db_session(),
             current_actor(),
             exception_id,
-            expires_at=parse_date(request.form.get("expires_at")),
+            expires_at=parse_expiry_date(request.form.get("expires_at")),
             justification=request.form.get("justification", ""),
             policy=expiry_policy(),
         )

@@ -29,51 +29,52 @@ def _tags(raw: Any) -> list[str]:
     return [text(tag, 100) for tag in as_list(raw, FORMAT, "Tags") if text(tag, 100)]
 
 
-def _v8(item: Mapping[str, Any]) -> Any:
-    rule = opt_text(item.get("RuleID"), 200) or "unknown"
-    description = opt_text(item.get("Description"), 300) or rule
-    path = opt_text(item.get("File"), 2000)
-    secret = opt_text(item.get("Secret"), 100_000)
+# Where each field is in the v8 layout and in the v7 one (None: v7 has no such field).
+_KEYS: dict[str, tuple[str, str | None]] = {
+    "rule": ("RuleID", "rule"),
+    "path": ("File", "file"),
+    "leaked": ("Secret", "offender"),
+    "line": ("StartLine", "lineNumber"),
+    "column": ("StartColumn", None),
+    "snippet": ("Match", "line"),
+    "commit": ("Commit", "commit"),
+    "tags": ("Tags", "tags"),
+    "description": ("Description", None),
+    "fingerprint": ("Fingerprint", None),
+}
+V8, V7 = 0, 1
+
+
+def _finding(item: Mapping[str, Any], layout: int) -> Any:
+    def field(name: str) -> Any:
+        key = _KEYS[name][layout]
+        return item.get(key) if key is not None else None
+
+    rule = opt_text(field("rule"), 200) or "unknown"
+    description = opt_text(field("description"), 300) or rule
+    path = opt_text(field("path"), 2000)
+    extras: dict[str, Any] = {"commit": opt_text(field("commit"), 100), "tags": _tags(field("tags"))}
+    if layout == V8:
+        extras["description"] = description
     return secret_finding(
         scanner=FORMAT,
         rule=rule,
         title=f"Hard-coded {description} in {path}" if path else f"Hard-coded {description}",
-        secret=secret,
+        secret=opt_text(field("leaked"), 100_000),
         severity=level(FORMAT, None),
         path=path,
-        line=pos_int(item.get("StartLine")),
-        column=pos_int(item.get("StartColumn")),
-        snippet=opt_text(item.get("Match")),
-        fingerprint=opt_text(item.get("Fingerprint"), 500),
-        extras={
-            "commit": opt_text(item.get("Commit"), 100),
-            "tags": _tags(item.get("Tags")),
-            "description": description,
-        },
-    )
-
-
-def _v7(item: Mapping[str, Any]) -> Any:
-    rule = opt_text(item.get("rule"), 200) or "unknown"
-    path = opt_text(item.get("file"), 2000)
-    secret = opt_text(item.get("offender"), 100_000)
-    return secret_finding(
-        scanner=FORMAT,
-        rule=rule,
-        title=f"Hard-coded {rule} in {path}" if path else f"Hard-coded {rule}",
-        secret=secret,
-        severity=level(FORMAT, None),
-        path=path,
-        line=pos_int(item.get("lineNumber")),
-        snippet=opt_text(item.get("line")),
-        extras={"commit": opt_text(item.get("commit"), 100), "tags": _tags(item.get("tags"))},
+        line=pos_int(field("line")),
+        column=pos_int(field("column")),
+        snippet=opt_text(field("snippet")),
+        fingerprint=opt_text(field("fingerprint"), 500),
+        extras=extras,
     )
 
 
 def parse(doc: Any) -> ParsedReport:
     findings = []
     for item in maps(doc, FORMAT, "report"):
-        findings.append(_v8(item) if "RuleID" in item or "Secret" in item else _v7(item))
+        findings.append(_finding(item, V8 if "RuleID" in item or "Secret" in item else V7))
     return ParsedReport(format=FORMAT, scanner=FORMAT, findings=merge_occurrences(findings))
 
 

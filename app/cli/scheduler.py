@@ -14,6 +14,12 @@ from types import FrameType
 import click
 
 from app.cli.context import database, require_schema, settings
+from app.logging_setup import configure_logging
+
+
+def _background_logging() -> None:
+    """JSON log lines on stderr, like the web app: job failures must reach the operator's logs."""
+    configure_logging(settings().log_level)
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -29,6 +35,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 def scheduler_cmd(poll_seconds: float) -> None:
     """Run the schedule (exactly one active; other copies wait as standby)."""
     require_schema()
+    _background_logging()
     from app.scheduler.service import SchedulerService
 
     service = SchedulerService(database(), settings(), poll_seconds=poll_seconds)
@@ -52,6 +59,7 @@ def scheduler_cmd(poll_seconds: float) -> None:
 def worker_cmd(burst: bool, threads: int) -> None:
     """Run queued scans: an RQ worker when VIGIL_REDIS_URL is set, else a database-polling pool."""
     require_schema()
+    _background_logging()
     cfg = settings()
     if cfg.redis_url:
         from rq import SimpleWorker

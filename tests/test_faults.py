@@ -1,0 +1,38 @@
+"""Processes die, nothing is lost: each fault scenario of ``vigil bench faults``, short version.
+
+The scenarios live in ``app/bench/faults/`` so this suite and the benchmark assert the same checks;
+each starts real processes (gunicorn, ``vigil scheduler``, ``vigil worker``, ``vigil import``) and,
+where it restarts or stops a server, its own private PostgreSQL cluster or Redis server.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from app.bench.faults import FaultContext, Outcome, ScenarioSkipped
+
+
+def run_scenario(module: str, database_url: str, tmp_path: Path) -> Outcome:
+    context = FaultContext(database_url=database_url, workdir=tmp_path, quick=True)
+    try:
+        outcome: Outcome = importlib.import_module(f"app.bench.faults.{module}").run(context)
+    except ScenarioSkipped as exc:
+        pytest.skip(str(exc))
+    assert outcome.passed, outcome.summary()
+    return outcome
+
+
+def test_rq_worker_killed_mid_scan_fails_the_run_and_loses_no_finding(
+    database_url: str, tmp_path: Path
+) -> None:
+    outcome = run_scenario("rq_worker", database_url, tmp_path)
+    assert any("findings identical" in check.what for check in outcome.checks)
+
+
+def test_scheduler_killed_while_dispatching_queues_the_due_run_exactly_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    run_scenario("scheduler", database_url, tmp_path)

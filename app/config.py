@@ -55,6 +55,8 @@ class Settings:
     instance_path: Path = ROOT / "instance"
     database_url: str = ""
     secret_key: str = ""
+    # Encrypts TOTP secrets at rest; empty: derived from secret_key (see app.security.secret_box).
+    totp_key: str = ""
     redis_url: str = ""
     log_level: str = "INFO"
     # Web
@@ -161,20 +163,26 @@ def load_settings(
     return replace(settings, secret_key=_resolve_secret(settings))
 
 
+def _check_strong(name: str, key: str) -> None:
+    """Refuse a missing, well-known or short key: production secrets must be random."""
+    if key.strip().lower() in WELL_KNOWN_SECRETS:
+        raise ConfigError(
+            f"{name} is missing or a well-known default; production needs a random key "
+            f"of at least {MIN_SECRET_LENGTH} characters (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')"
+        )
+    if len(key) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"{name} is too short for production: {len(key)} characters, at least {MIN_SECRET_LENGTH} needed"
+        )
+
+
 def _resolve_secret(settings: Settings) -> str:
     key = settings.secret_key
     if settings.is_production:
-        if key.strip().lower() in WELL_KNOWN_SECRETS:
-            raise ConfigError(
-                "VIGIL_SECRET_KEY is missing or a well-known default; production needs a random key "
-                f"of at least {MIN_SECRET_LENGTH} characters (python -c 'import secrets; "
-                "print(secrets.token_urlsafe(48))')"
-            )
-        if len(key) < MIN_SECRET_LENGTH:
-            raise ConfigError(
-                f"VIGIL_SECRET_KEY is too short for production: {len(key)} characters, "
-                f"at least {MIN_SECRET_LENGTH} needed"
-            )
+        _check_strong("VIGIL_SECRET_KEY", key)
+        if settings.totp_key:
+            _check_strong("VIGIL_TOTP_KEY", settings.totp_key)
         return key
     if key:
         return key

@@ -14,22 +14,27 @@ from sqlalchemy import Engine
 
 from app.config import ROOT
 from app.db import make_engine, normalize_url
+from app.security.secret_box import SecretBox
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, secret_box: SecretBox | None = None) -> Config:
+    """Alembic's configuration; ``secret_box`` is the key data migrations seal secrets with
+    (without it they derive one from the ``VIGIL_*`` environment, only if they have secrets to convert)."""
     cfg = Config()
+    if secret_box is not None:
+        cfg.attributes["secret_box"] = secret_box
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     # ConfigParser interpolation: a literal % in a password must be doubled.
     cfg.set_main_option("sqlalchemy.url", normalize_url(database_url).replace("%", "%%"))
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "heads") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "heads", *, secret_box: SecretBox | None = None) -> None:
+    command.upgrade(alembic_config(database_url, secret_box), revision)
 
 
-def downgrade(database_url: str, revision: str) -> None:
-    command.downgrade(alembic_config(database_url), revision)
+def downgrade(database_url: str, revision: str, *, secret_box: SecretBox | None = None) -> None:
+    command.downgrade(alembic_config(database_url, secret_box), revision)
 
 
 def current_revisions(engine: Engine) -> set[str]:

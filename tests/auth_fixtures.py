@@ -23,13 +23,17 @@ from app.db import Database
 from app.models import Project, ProjectMember, Role, User
 from app.security import clock
 from app.security.passwords import hash_password
+from app.security.secret_box import SecretBox
 from app.services import api_keys as api_key_service
 from app.services import sessions as session_service
 from app.services.actor import Actor
+from tests.conftest import TEST_SECRET
 
 DEFAULT_PASSWORD = "correct horse battery staple 42"
 _HASHES: dict[str, str] = {}
 _COUNTER = itertools.count(1)
+# What an app built from the test settings (no VIGIL_TOTP_KEY) seals TOTP secrets with.
+TEST_SECRET_BOX = SecretBox.derive(TEST_SECRET)
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -70,7 +74,8 @@ MakeUser = Callable[..., TestUser]
 
 @pytest.fixture
 def make_user(database: Database) -> MakeUser:
-    """``make_user(role, username=None, password=..., projects=())``: a user straight in the database."""
+    """``make_user(role, username=None, password=..., projects=(), totp_secret=None)``: a user straight
+    in the database (``totp_secret`` is the clear base32 seed)."""
 
     def make(
         role: Role | str,
@@ -81,6 +86,7 @@ def make_user(database: Database) -> MakeUser:
     ) -> TestUser:
         role = Role(role)
         name = username or f"{role.value}{next(_COUNTER)}"
+        totp_secret = fields.pop("totp_secret", None)
         with database.transaction() as db:
             user = User(
                 username=name,
@@ -91,6 +97,8 @@ def make_user(database: Database) -> MakeUser:
             )
             db.add(user)
             db.flush()
+            if totp_secret is not None:  # stored as the app stores it: sealed with the test key
+                user.totp_secret_sealed = TEST_SECRET_BOX.seal(totp_secret, user.id)
             for project_id in _project_ids(db, projects):
                 db.add(ProjectMember(project_id=project_id, user_id=user.id))
             return TestUser(user.id, name, password, role)

@@ -7,6 +7,7 @@ import click
 from app import migrate
 from app.cli.context import settings
 from app.db import make_engine
+from app.security.secret_box import SecretBox
 
 
 @click.group("db")
@@ -21,7 +22,7 @@ def upgrade_cmd(revision: str) -> None:
     cfg = settings()
     if cfg.is_sqlite:
         cfg.instance_path.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(cfg.database_url, revision)
+    migrate.upgrade(cfg.database_url, revision, secret_box=SecretBox.from_settings(cfg))
     click.echo(f"database at revision {revision}")
 
 
@@ -29,7 +30,8 @@ def upgrade_cmd(revision: str) -> None:
 @click.argument("revision")
 def downgrade_cmd(revision: str) -> None:
     """Migrate the schema down to REVISION (``base`` removes every table)."""
-    migrate.downgrade(settings().database_url, revision)
+    cfg = settings()
+    migrate.downgrade(cfg.database_url, revision, secret_box=SecretBox.from_settings(cfg))
     click.echo(f"database at revision {revision}")
 
 

@@ -16,6 +16,7 @@ from flask import Flask
 from app import create_app, migrate
 from app.assets import ensure_assets
 from app.cli.context import console_actor, database, settings
+from app.security.secret_box import SecretBox
 from app.services import bootstrap
 
 
@@ -35,7 +36,7 @@ def prepare() -> bootstrap.FirstRun:
         click.echo(f"installed front-end assets: {', '.join(written)}")
     if cfg.is_sqlite:
         cfg.instance_path.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(cfg.database_url)
+    migrate.upgrade(cfg.database_url, secret_box=SecretBox.from_settings(cfg))
     with database().transaction() as session:
         result = bootstrap.first_run(session, console_actor())
     if result.admin_password:

@@ -26,7 +26,8 @@ class User(Base):
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"), default=Role.VIEWER)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The seed sealed by app.security.secret_box (AES-GCM); the clear base32 seed is never stored.
+    totp_secret_sealed: Mapped[str | None] = mapped_column(String(255))
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_counter: Mapped[int | None] = mapped_column(Integer)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)

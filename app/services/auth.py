@@ -19,6 +19,7 @@ from app.models import User
 from app.models.base import ActorType
 from app.security import clock, totp
 from app.security.passwords import check_policy, hash_password, needs_rehash, verify_password
+from app.security.secret_box import SecretBox, SecretBoxError
 from app.services import audit
 from app.services import sessions as session_service
 from app.services.actor import Actor
@@ -31,6 +32,15 @@ MAX_PASSWORD = 1024
 
 class AuthError(VigilError, ValueError):
     """A refused account operation (wrong current password, weak new one); safe to show."""
+
+
+class CodeCheck(enum.Enum):
+    """How a second-factor code was judged. ``UNREADABLE``: the stored secret does not open with the
+    configured key, so no code can be checked and the sign-in is refused (fails closed)."""
+
+    OK = "ok"
+    WRONG = "wrong"
+    UNREADABLE = "unreadable"
 
 
 class LoginStatus(enum.Enum):
@@ -133,17 +143,47 @@ def _record_failure(
         log.warning("account locked after repeated failures", extra={"username": user.username})
 
 
-def verify_second_factor(session: Session, actor: Actor, session_id: int, code: str) -> bool:
+def _code_step(user: User, code: str, box: SecretBox) -> int | None:
+    """The time step ``code`` belongs to for the user's stored secret (None: wrong or already used).
+
+    Raises :class:`SecretBoxError` when the stored secret does not open with the configured key."""
+    secret = box.open(user.totp_secret_sealed or "", user.id)
+    return totp.matching_step(secret, code, user.totp_last_counter, clock.now())
+
+
+def _record_unreadable(
+    session: Session, actor: Actor, user: User, action: str, error: SecretBoxError
+) -> None:
+    """The operator must fix the key setting: say so in the log and in the audit trail."""
+    log.error("second factor cannot be checked: %s", error)
+    audit.record(
+        session,
+        actor,
+        action,
+        object_type="user",
+        object_id=user.id,
+        result="failure",
+        after={"reason": "totp_secret_unreadable"},
+    )
+
+
+def verify_second_factor(
+    session: Session, actor: Actor, session_id: int, code: str, *, box: SecretBox
+) -> CodeCheck:
     """Finish a sign-in (or a re-authentication) with a TOTP code; a reused code is refused."""
     user = session.get(User, actor.id) if actor.id is not None else None
-    if user is None or not user.totp_enabled or not user.totp_secret:
-        return False
-    step = totp.matching_step(user.totp_secret, code, user.totp_last_counter, clock.now())
+    if user is None or not user.totp_enabled or not user.totp_secret_sealed:
+        return CodeCheck.WRONG
+    try:
+        step = _code_step(user, code, box)
+    except SecretBoxError as error:
+        _record_unreadable(session, actor, user, "authn_totp_fail", error)
+        return CodeCheck.UNREADABLE
     if step is None:
         audit.record(
             session, actor, "authn_totp_fail", object_type="user", object_id=user.id, result="failure"
         )
-        return False
+        return CodeCheck.WRONG
     user.totp_last_counter = step
     session_service.mark_reauthenticated(session, session_id, second_factor=True)
     audit.record(
@@ -154,15 +194,21 @@ def verify_second_factor(session: Session, actor: Actor, session_id: int, code: 
         object_id=user.id,
         after={"second_factor": "totp"},
     )
-    return True
+    return CodeCheck.OK
 
 
-def reauthenticate(session: Session, actor: Actor, session_id: int, password: str, code: str = "") -> bool:
+def reauthenticate(
+    session: Session, actor: Actor, session_id: int, password: str, code: str = "", *, box: SecretBox
+) -> bool:
     """Confirm the password (and TOTP, if enrolled) again before a sensitive action."""
     user = session.get(User, actor.id) if actor.id is not None else None
     ok = verify_password(user.password_hash if user else None, password[:MAX_PASSWORD])
-    if ok and user is not None and user.totp_enabled and user.totp_secret:
-        step = totp.matching_step(user.totp_secret, code, user.totp_last_counter, clock.now())
+    if ok and user is not None and user.totp_enabled and user.totp_secret_sealed:
+        try:
+            step = _code_step(user, code, box)
+        except SecretBoxError as error:
+            _record_unreadable(session, actor, user, "authn_reauth", error)
+            return False
         ok = step is not None
         if step is not None:
             user.totp_last_counter = step
@@ -213,25 +259,32 @@ class Enrolment:
     qr: str
 
 
-def start_totp_enrolment(session: Session, actor: Actor) -> Enrolment:
-    """A new secret for the user, inactive until a code from it is confirmed."""
+def start_totp_enrolment(session: Session, actor: Actor, *, box: SecretBox) -> Enrolment:
+    """A new secret for the user, inactive until a code from it is confirmed; stored sealed."""
     user = session.get(User, actor.id) if actor.id is not None else None
     if user is None:
         raise AuthError("not signed in")
     if user.totp_enabled:
         raise AuthError("a second factor is already enrolled")
     secret = totp.new_secret()
-    user.totp_secret = secret
+    user.totp_secret_sealed = box.seal(secret, user.id)
     user.totp_last_counter = None
     uri = totp.provisioning_uri(secret, user.username)
     return Enrolment(secret, uri, totp.qr_data_uri(uri))
 
 
-def confirm_totp_enrolment(session: Session, actor: Actor, session_id: int, code: str) -> None:
+def confirm_totp_enrolment(
+    session: Session, actor: Actor, session_id: int, code: str, *, box: SecretBox
+) -> None:
+    """Turn the second factor on once a code from the new secret proves the device has it."""
     user = session.get(User, actor.id) if actor.id is not None else None
-    if user is None or not user.totp_secret or user.totp_enabled:
+    if user is None or not user.totp_secret_sealed or user.totp_enabled:
         raise AuthError("start the enrolment first")
-    step = totp.matching_step(user.totp_secret, code, user.totp_last_counter, clock.now())
+    try:
+        step = _code_step(user, code, box)
+    except SecretBoxError as error:
+        log.error("TOTP enrolment cannot be confirmed: %s", error)
+        raise AuthError("the new secret cannot be read back (the server's key changed)") from None
     if step is None:
         raise AuthError("that code is not correct; check the time on your device and try again")
     user.totp_enabled = True

@@ -15,8 +15,9 @@ from app.models import User
 from app.security.passwords import WeakPassword
 from app.services import auth as auth_service
 from app.services import sessions as session_service
-from app.services.auth import AuthError
+from app.services.auth import AuthError, Enrolment
 from app.web.access import current_actor, policy, session_state
+from app.web.auth import secret_box
 from app.web.database import db_session
 from app.web.render import page
 from app.web.session_store import lifetimes_of
@@ -98,42 +99,32 @@ def change_password() -> Any:
     return _password_page(200, done=True)
 
 
-@bp.get("/totp")
-@policy("account.self", setup_step=True)
-def totp() -> Response:
+def _totp_page(status: int = 200, enrolment: Enrolment | None = None, error: str | None = None) -> Response:
     return page(
         "account/totp.html",
         "account/_totp.html",
+        status,
         user=_me(),
-        enrolment=None,
-        error=None,
+        enrolment=enrolment,
+        error=error,
         required=current_app.config["VIGIL"].totp_required,
     )
+
+
+@bp.get("/totp")
+@policy("account.self", setup_step=True)
+def totp() -> Response:
+    return _totp_page()
 
 
 @bp.post("/totp/start")
 @policy("account.self", setup_step=True)
 def totp_start() -> Response:
     try:
-        enrolment = auth_service.start_totp_enrolment(db_session(), current_actor())
+        enrolment = auth_service.start_totp_enrolment(db_session(), current_actor(), box=secret_box())
     except AuthError as exc:
-        return page(
-            "account/totp.html",
-            "account/_totp.html",
-            400,
-            user=_me(),
-            enrolment=None,
-            error=str(exc),
-            required=current_app.config["VIGIL"].totp_required,
-        )
-    return page(
-        "account/totp.html",
-        "account/_totp.html",
-        user=_me(),
-        enrolment=enrolment,
-        error=None,
-        required=current_app.config["VIGIL"].totp_required,
-    )
+        return _totp_page(400, error=str(exc))
+    return _totp_page(enrolment=enrolment)
 
 
 @bp.post("/totp/confirm")
@@ -141,17 +132,13 @@ def totp_start() -> Response:
 def totp_confirm() -> Any:
     try:
         auth_service.confirm_totp_enrolment(
-            db_session(), current_actor(), _current_session_id(), request.form.get("code", "")
+            db_session(),
+            current_actor(),
+            _current_session_id(),
+            request.form.get("code", ""),
+            box=secret_box(),
         )
     except AuthError as exc:
-        return page(
-            "account/totp.html",
-            "account/_totp.html",
-            400,
-            user=_me(),
-            enrolment=None,
-            error=f"{exc}. Start again to get a new secret.",
-            required=current_app.config["VIGIL"].totp_required,
-        )
+        return _totp_page(400, error=f"{exc}. Start again to get a new secret.")
     flash("Second factor enrolled: sign-ins now ask for a code.", "success")
     return redirect(url_for("account.index"))

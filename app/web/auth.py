@@ -28,10 +28,11 @@ from werkzeug.wrappers import Response
 
 from app.models.base import ActorType
 from app.security.rate_limits import ACCOUNT_LIMIT, IP_LIMIT
+from app.security.secret_box import SecretBox
 from app.services import auth as auth_service
 from app.services import sessions as session_service
 from app.services.actor import Actor
-from app.services.auth import LoginPolicy, LoginStatus
+from app.services.auth import CodeCheck, LoginPolicy, LoginStatus
 from app.services.sessions import SessionState
 from app.services.users import normalize_username
 from app.web.access import (
@@ -48,6 +49,19 @@ from app.web.session_store import ServerSession, lifetimes_of
 
 bp = Blueprint("auth", __name__)
 GENERIC_FAILURE = "Invalid username or password."
+SECOND_FACTOR_UNAVAILABLE = (
+    "Your second factor cannot be checked right now: the server's key for it has changed. "
+    "Ask an administrator."
+)
+
+
+def secret_box() -> SecretBox:
+    """The key TOTP secrets are sealed with, derived once per application from its settings."""
+    box = current_app.extensions.get("vigil.secret_box")
+    if box is None:
+        box = SecretBox.from_settings(current_app.config["VIGIL"])
+        current_app.extensions["vigil.secret_box"] = box
+    return box
 
 
 def home_url() -> str:
@@ -136,9 +150,13 @@ def totp_verify() -> Any:
         return redirect(url_for("auth.login_form"))
     actor = _state_actor(state)
     with get_database().transaction() as db:
-        ok = auth_service.verify_second_factor(db, actor, state.session_id, request.form.get("code", ""))
+        check = auth_service.verify_second_factor(
+            db, actor, state.session_id, request.form.get("code", ""), box=secret_box()
+        )
     next_url = safe_next(request.form.get("next"), "")
-    if not ok:
+    if check is CodeCheck.UNREADABLE:
+        return render_template("auth/totp.html", error=SECOND_FACTOR_UNAVAILABLE, next=next_url), 503
+    if check is not CodeCheck.OK:
         html = render_template(
             "auth/totp.html", error="That code is not correct or was already used.", next=next_url
         )
@@ -187,6 +205,7 @@ def reauth() -> Any:
             state.session_id,
             request.form.get("password", ""),
             request.form.get("code", ""),
+            box=secret_box(),
         )
     if not ok:
         html = render_template("auth/reauth.html", error="That did not match. Try again.", next=next_url)

@@ -36,3 +36,10 @@ def test_scheduler_killed_while_dispatching_queues_the_due_run_exactly_once(
     database_url: str, tmp_path: Path
 ) -> None:
     run_scenario("scheduler", database_url, tmp_path)
+
+
+def test_postgres_restart_mid_scan_loses_nothing_and_everything_reconnects(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Brings its own PostgreSQL cluster (``sqlite_url`` is unused: one run per pass is enough)."""
+    run_scenario("postgres_restart", sqlite_url, tmp_path)

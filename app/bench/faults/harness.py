@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
 from app.bench.faults import FaultContext, sleeper
@@ -197,6 +199,33 @@ def api_key(database: Database, scopes: list[str], project_ids: list[int]) -> st
             projects=project_ids,
         )
         return created.secret
+
+
+def web_app(context: FaultContext, database_url: str | None = None, redis_url: str = "") -> Flask:
+    """The real application in this process (its own engine and pool), as a web worker builds it."""
+    from app import create_app
+
+    return create_app(
+        {
+            "env": "test",
+            "database_url": database_url or context.database_url,
+            "instance_path": context.workdir / "instance",
+            "secret_key": SECRET,
+            "work_dir": context.workdir / "work",
+            "scheduler_enabled": False,
+            "cookie_secure": False,
+            "redis_url": redis_url,
+        }
+    )
+
+
+def browser(app: Flask, token: str | None = None) -> FlaskClient:
+    """A client with the session cookie of :func:`signed_in_user` (or none)."""
+    client = app.test_client()
+    client.environ_base.update({"REMOTE_ADDR": "127.0.0.1"})
+    if token is not None:
+        client.set_cookie(app.config["SESSION_COOKIE_NAME"], token)
+    return client
 
 
 def findings_of(database: Database, project_id: int) -> list[tuple[int, str, str]]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -15,6 +17,16 @@ from app.services import imports as import_service
 from app.services import projects as project_service
 
 PROGRESS_BYTES = 8 * 1024 * 1024
+
+
+@contextmanager
+def _progress(size: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for ``size`` bytes (stdout stays the summary); none when size is 0."""
+    if not size:
+        yield None
+        return
+    with click.progressbar(length=size, label="reading report", file=click.get_text_stream("stderr")) as bar:
+        yield bar.update
 
 
 @click.command("import")
@@ -36,21 +48,7 @@ def import_report(project_name: str, fmt: str, as_json: bool, file: Path) -> Non
         project = project_service.get_by_name(session, project_name)
         if project is None:
             raise VigilError(f"no project named {project_name.strip()!r}")
-        limit = settings().max_upload_bytes
-        if size >= PROGRESS_BYTES and not as_json:
-            stderr = click.get_text_stream("stderr")
-            with click.progressbar(length=size, label="reading report", file=stderr) as bar:
-                result = import_service.import_report(
-                    session,
-                    console_actor(),
-                    project.id,
-                    file,
-                    fmt=fmt,
-                    trigger=RunTrigger.MANUAL,
-                    max_bytes=limit,
-                    progress=bar.update,
-                )
-        else:
+        with _progress(size if size >= PROGRESS_BYTES and not as_json else 0) as progress:
             result = import_service.import_report(
                 session,
                 console_actor(),
@@ -58,7 +56,8 @@ def import_report(project_name: str, fmt: str, as_json: bool, file: Path) -> Non
                 file,
                 fmt=fmt,
                 trigger=RunTrigger.MANUAL,
-                max_bytes=limit,
+                max_bytes=settings().max_upload_bytes,
+                progress=progress,
             )
     if as_json:
         click.echo(json.dumps(result.as_dict(), sort_keys=True))

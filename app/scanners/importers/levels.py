@@ -9,23 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.advisories.severity import band
 from app.scanners.canonical import canonical_rule_id
 from app.scanners.severity import map_severity
 
 
 def cvss_band(score: float | None) -> str | None:
-    """CVSS v3/v4 qualitative rating; also used for SARIF ``security-severity``."""
-    if score is None:
-        return None
-    if score >= 9.0:
-        return "critical"
-    if score >= 7.0:
-        return "high"
-    if score >= 4.0:
-        return "medium"
-    if score > 0.0:
-        return "low"
-    return "info"
+    """CVSS v3/v4 qualitative rating (the advisory store's banding); also used for SARIF
+    ``security-severity``."""
+    return None if score is None else band(score)
 
 
 def level(fmt: str, raw: Any, default: str | None = None) -> str:

@@ -43,3 +43,9 @@ def test_postgres_restart_mid_scan_loses_nothing_and_everything_reconnects(
 ) -> None:
     """Brings its own PostgreSQL cluster (``sqlite_url`` is unused: one run per pass is enough)."""
     run_scenario("postgres_restart", sqlite_url, tmp_path)
+
+
+def test_redis_stopped_pages_still_served_sign_in_fails_closed_scan_not_lost(
+    database_url: str, tmp_path: Path
+) -> None:
+    run_scenario("redis_down", database_url, tmp_path)

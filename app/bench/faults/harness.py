@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from sqlalchemy import select, text
 from app.bench.faults import FaultContext, sleeper
 from app.config import ROOT, Settings, load_settings
 from app.db import Database
-from app.models import Finding, Project, Role, ScanRun, User
+from app.models import Finding, Project, ProjectMember, Role, ScanRun, User
 from app.models.base import RunStatus, RunTrigger
 from app.security.passwords import hash_password
 from app.services import api_keys, projects, scans
@@ -166,17 +167,24 @@ def project_folder(project: Project) -> Path:
     return Path(project.local_path or "")
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    user_id: int
+    username: str
+    password: str
+    token: str  # the browser session cookie's value
+
+
 def signed_in_user(
     database: Database, role: Role = Role.ANALYST, project_ids: tuple[int, ...] = ()
-) -> tuple[int, str]:
-    """A user with a live browser session: (user id, session token for the cookie)."""
-    from app.models import ProjectMember
-
+) -> SignedIn:
+    """A user with a known password and a live browser session (as after a sign-in)."""
+    password = secrets.token_urlsafe(24)
     with database.transaction() as session:
         user = User(
             username=f"faults-{role.value}-{secrets.token_hex(3)}",
             display_name="faults",
-            password_hash=hash_password(secrets.token_urlsafe(24)),
+            password_hash=hash_password(password),
             role=role,
         )
         session.add(user)
@@ -186,7 +194,7 @@ def signed_in_user(
         token, _row = session_service.start(
             session, user, ip="127.0.0.1", user_agent="faults", second_factor=True
         )
-        return user.id, token
+        return SignedIn(user.id, user.username, password, token)
 
 
 def api_key(database: Database, scopes: list[str], project_ids: list[int]) -> str:

@@ -57,7 +57,7 @@ def _scenario(context: FaultContext, server: PrivatePostgres, database: Database
     project = make_project(database, context, "pg-restart", findings=3)
     execute_run(database, queue_scan(database, project.id), settings=settings)
     before = findings_of(database, project.id)
-    _user, token = signed_in_user(database, Role.ADMIN)
+    token = signed_in_user(database, Role.ADMIN).token
     app = web_app(context, database_url=server.url)
     client = browser(app, token)
     outcome.check("web app serves the findings list before", client.get("/findings").status_code == 200)

@@ -14,13 +14,16 @@ from app.models import (
     Finding,
     FindingStatus,
     Project,
+    RiskException,
     Role,
     Severity,
     User,
     utcnow,
 )
 from app.services.actor import Actor
-from app.services.exception_requests import ExceptionRequest
+from app.services.exception_decisions import approve
+from app.services.exception_policy import ExpiryPolicy
+from app.services.exception_requests import ExceptionRequest, request_exception
 from app.services.permissions import ALL_PROJECT_ROLES
 
 
@@ -89,3 +92,16 @@ def finding_request(target: Finding, *, days: int = 30, now: datetime | None = N
         expires_at=(now or utcnow()) + timedelta(days=days),
         finding_id=target.id,
     )
+
+
+def approved_finding_exception(
+    session: Session, proj: Project, *, days: int, now: datetime
+) -> tuple[RiskException, Finding]:
+    """A new finding under an active exception: requested by analyst "ana", approved by "appr"."""
+    analyst = user(session, "ana", Role.ANALYST)
+    approver = user(session, "appr", Role.APPROVER)
+    target = finding(session, proj)
+    request = finding_request(target, days=days, now=now)
+    (exc,) = request_exception(session, actor_for(analyst, {proj.id}), request, ExpiryPolicy(), now)
+    approve(session, actor_for(approver), exc.id, "Verified the WAF rule.", now)
+    return exc, target

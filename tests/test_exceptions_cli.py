@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from click.testing import Result
 from sqlalchemy import select
 
 from app.db import Database
@@ -34,25 +35,16 @@ def _seed(database_url: str) -> int:
         db.dispose()
 
 
+def _request(runner: VigilRunner, finding_id: int, justification: str, *, days: int) -> Result:
+    """``vigil exceptions request`` by the analyst for one finding, expiring in ``days``."""
+    expires = (utcnow() + timedelta(days=days)).date().isoformat()
+    args = ["--as", "ana", "--finding", str(finding_id), "--justification", justification]
+    return runner.invoke(["exceptions", "request", *args, "--owner", "ana", "--expires", expires])
+
+
 def test_cli_request_approve_export_revoke(runner: VigilRunner, database_url: str, tmp_path: Path) -> None:
     finding_id = _seed(database_url)
-    expires = (utcnow() + timedelta(days=20)).date().isoformat()
-    result = runner.invoke(
-        [
-            "exceptions",
-            "request",
-            "--as",
-            "ana",
-            "--finding",
-            str(finding_id),
-            "--justification",
-            "Not reachable.",
-            "--owner",
-            "ana",
-            "--expires",
-            expires,
-        ]
-    )
+    result = _request(runner, finding_id, "Not reachable.", days=20)
     assert result.exit_code == 0, result.output
     assert "requested exception 1 (pending" in result.output
     own = runner.invoke(["exceptions", "approve", "1", "--as", "ana"])
@@ -122,24 +114,7 @@ def test_cli_request_approve_export_revoke(runner: VigilRunner, database_url: st
 
 
 def test_cli_expire_reopens_past_due(runner: VigilRunner, database_url: str) -> None:
-    finding_id = _seed(database_url)
-    expires = (utcnow() + timedelta(days=10)).date().isoformat()
-    runner.invoke(
-        [
-            "exceptions",
-            "request",
-            "--as",
-            "ana",
-            "--finding",
-            str(finding_id),
-            "--justification",
-            "j",
-            "--owner",
-            "ana",
-            "--expires",
-            expires,
-        ]
-    )
+    _request(runner, _seed(database_url), "j", days=10)
     runner.invoke(["exceptions", "approve", "1", "--as", "bob"])
     assert "expired 0 exception(s)" in runner.invoke(["exceptions", "expire"]).output
     assert "sent 1 reminder(s)" in runner.invoke(["exceptions", "remind"]).output

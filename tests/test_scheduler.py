@@ -12,18 +12,16 @@ from sqlalchemy import func, select, update
 from app.config import Settings
 from app.db import Database
 from app.execution.executor import execute_run
-from app.models import AuditEvent, Finding, FindingStatus, Project, RiskException, Role, ScanRun
+from app.models import AuditEvent, Finding, FindingStatus, Project, RiskException, ScanRun
 from app.models.base import ExceptionState, RunStatus, RunTrigger, utcnow
 from app.scheduler import jobs
 from app.scheduler.due import ScheduleError, latest_fire_time, schedule_due, trigger_for
 from app.scheduler.lock import AdvisorySchedulerLock, FileSchedulerLock, lock_for
 from app.scheduler.service import SchedulerService
-from app.services import exception_decisions as decisions
-from app.services import exception_requests, scan_health, scans
+from app.services import scan_health, scans
 from app.services.actor import Actor
 from app.services.exception_expiry import expire_due
-from app.services.exception_policy import ExpiryPolicy
-from tests.exception_helpers import actor_for, finding, finding_request, user
+from tests.exception_helpers import approved_finding_exception
 from tests.scan_fixtures import project_folder, write_fake_config
 
 GRACE = 6 * 3600
@@ -167,17 +165,7 @@ def test_expire_due_reopens_findings_with_history_and_audit(database: Database, 
     project = make_project()
     now = utcnow()
     with database.transaction() as session:
-        analyst = user(session, "ana", Role.ANALYST)
-        approver = user(session, "appr", Role.APPROVER)
-        target = finding(session, session.get(Project, project.id))
-        (exc,) = exception_requests.request_exception(
-            session,
-            actor_for(analyst, {project.id}),
-            finding_request(target, days=10, now=now),
-            ExpiryPolicy(),
-            now,
-        )
-        decisions.approve(session, actor_for(approver), exc.id, "Verified the WAF rule.", now)
+        exc, target = approved_finding_exception(session, session.get(Project, project.id), days=10, now=now)
         exc_id, finding_id = exc.id, target.id
     with database.transaction() as session:
         assert expire_due(session, now + timedelta(days=5)).expired == []
@@ -226,16 +214,6 @@ def test_daily_reminder_job_reminds_owners_once_a_week(
     project = make_project()
     now = utcnow()
     with database.transaction() as session:
-        analyst = user(session, "ana", Role.ANALYST)
-        approver = user(session, "appr", Role.APPROVER)
-        target = finding(session, session.get(Project, project.id))
-        (exc,) = exception_requests.request_exception(
-            session,
-            actor_for(analyst, {project.id}),
-            finding_request(target, days=5, now=now),
-            ExpiryPolicy(),
-            now,
-        )
-        decisions.approve(session, actor_for(approver), exc.id, "Verified the WAF rule.", now)
+        approved_finding_exception(session, session.get(Project, project.id), days=5, now=now)
     assert jobs.exception_reminders(database, scan_settings, now).reminders == 1
     assert jobs.exception_reminders(database, scan_settings, now + timedelta(days=1)).reminders == 0

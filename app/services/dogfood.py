@@ -33,6 +33,7 @@ from app.services.actor import Actor
 from app.services.advisories import store_status
 from app.services.dogfood_config import AcceptedRisk, DogfoodConfig
 from app.services.exception_policy import ExceptionInputError, ExpiryPolicy
+from app.services.permissions import NotFound, PermissionDenied
 from app.services.sessions import project_ids_of
 from app.sources import local_commit
 
@@ -240,6 +241,12 @@ def _request_and_approve(
         exception_decisions.approve(session, approver, row.id, comment, now)
     except ExceptionInputError as exc:
         raise DogfoodError(f"{where}: {exc}") from None
+    except PermissionDenied as exc:
+        raise DogfoodError(f"{where}: the exception service refused it ({exc.permission})") from None
+    except NotFound:
+        raise DogfoodError(
+            f"{where}: {risk.requested_by!r} is not a member of project {config.name!r}"
+        ) from None
     report.accepted.append(_summary(session, row, risk.number))
 
 

@@ -45,8 +45,8 @@ def _print(report: DogfoodReport) -> None:
     result = report.gate
     if result is not None:
         click.echo(f"gate (fail on {result.fail_on}): {'pass' if result.passed else 'fail'}")
-        for item in result.blocking:
-            click.echo(f"  {item.severity} {item.rule_id} {item.path or item.package}:{item.line}")
+        for found in result.blocking:
+            click.echo(f"  {found.severity} {found.rule_id} {found.path or found.package}:{found.line}")
     click.echo(f"dogfood: {'pass' if report.passed else 'fail'}")
 
 

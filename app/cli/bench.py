@@ -19,6 +19,7 @@ BENCH_COMMANDS: tuple[str, ...] = (
     "app.cli.bench_advisories",
     "app.cli.bench_scheduling",
     "app.cli.bench_scanners",
+    "app.cli.bench_load",
 )
 
 

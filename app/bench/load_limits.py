@@ -1,0 +1,104 @@
+"""Sign-in limits across gunicorn workers: bursts of wrong passwords, counted attempt by attempt.
+
+Each attempt is a new connection (GET the form for its CSRF token, POST a wrong password), so the
+kernel hands the attempts to whichever worker accepts first, and the access log says which one
+served each. With the limiter's counters in Redis the number of attempts that reach the password
+check (answered 401) must equal the limit exactly, however many workers served the burst; with
+per-process counters it would be up to the limit times the number of workers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.bench.load_http import Client
+from app.bench.load_server import AccessRecord, Gunicorn
+from app.security.rate_limits import ACCOUNT_LIMIT, IP_LIMIT, allowed
+
+WRONG_PASSWORD = "not the password of anyone 31"  # noqa: S105 - deliberately wrong
+ACCOUNT_BURST_ADDRESS = "127.2.0.1"
+ADDRESS_BURST_ADDRESS = "127.2.0.2"
+
+
+@dataclass(frozen=True)
+class LimitCheck:
+    name: str
+    limit: int
+    statuses: tuple[int, ...]
+    workers: int  # distinct worker processes that served the attempts
+    workers_needed: int
+
+    @property
+    def got_through(self) -> int:
+        return self.statuses.count(401)
+
+    @property
+    def refused(self) -> int:
+        return self.statuses.count(429)
+
+    @property
+    def unexpected(self) -> dict[int, int]:
+        return {s: n for s, n in Counter(self.statuses).items() if s not in (401, 429)}
+
+    @property
+    def passed(self) -> bool:
+        return (
+            self.got_through == self.limit
+            and self.refused == len(self.statuses) - self.limit
+            and self.workers >= self.workers_needed
+        )
+
+    def line(self) -> str:
+        verdict = "ok" if self.passed else "FAILED"
+        odd = f", unexpected {self.unexpected}" if self.unexpected else ""
+        return (
+            f"{self.name}: {len(self.statuses)} attempts served by {self.workers} workers, "
+            f"{self.got_through} got through (limit {self.limit}), {self.refused} refused{odd}: {verdict}"
+        )
+
+
+def burst(host: str, port: int, source: str, usernames: Sequence[str]) -> list[int]:
+    """One wrong-password attempt per name, each on a new connection from ``source``."""
+    statuses = []
+    for username in usernames:
+        client = Client(host, port, source)
+        try:
+            statuses.append(client.try_sign_in(username, WRONG_PASSWORD).status)
+        finally:
+            client.close()
+    return statuses
+
+
+def _workers_serving(records: Sequence[AccessRecord], source: str) -> int:
+    return len({r.pid for r in records if r.address == source and r.method == "POST" and r.path == "/login"})
+
+
+def run_limit_checks(server: Gunicorn, account: str, run_tag: str) -> list[LimitCheck]:
+    """Both bursts against the running server, then who served them, read from its access log."""
+    account_limit, ip_limit = allowed(ACCOUNT_LIMIT), allowed(IP_LIMIT)
+    host, port = "127.0.0.1", server.port
+    # One existing account from one address: within the per-IP limit, beyond the per-account one.
+    one_account = burst(host, port, ACCOUNT_BURST_ADDRESS, [account] * ip_limit)
+    # One address, a different (unknown) account each time: beyond the per-IP limit.
+    names = [f"nobody-{run_tag}-{n}" for n in range(ip_limit + account_limit)]
+    one_address = burst(host, port, ADDRESS_BURST_ADDRESS, names)
+    records = server.access_records()
+    needed = min(2, server.workers)
+    return [
+        LimitCheck(
+            f"one account ({ACCOUNT_LIMIT}), one address",
+            account_limit,
+            tuple(one_account),
+            _workers_serving(records, ACCOUNT_BURST_ADDRESS),
+            needed,
+        ),
+        LimitCheck(
+            f"one address ({IP_LIMIT}), a new account each time",
+            ip_limit,
+            tuple(one_address),
+            _workers_serving(records, ADDRESS_BURST_ADDRESS),
+            needed,
+        ),
+    ]

@@ -110,14 +110,19 @@ expires = {expires}
 """
 
 
+# What the tiny repository's files hold: made-up values detect-secrets must find there.
+FAKE_TEST_PASSWORD = 'password = "correct-horse-battery-9"\n'  # pragma: allowlist secret
+FAKE_SAMPLE_KEY = 'api_key = "sample-key-4f9a8b7c6d5e"\n'  # pragma: allowlist secret
+
+
 @pytest.fixture
 def tiny_repo(tmp_path: Path) -> Path:
     """A git repository with one fake credential in a test and a vulnerable sample folder."""
     repo = tmp_path / "repo"
     (repo / "tests").mkdir(parents=True)
     (repo / "samples").mkdir()
-    (repo / "tests" / "test_login.py").write_text('password = "correct-horse-battery-9"\n')
-    (repo / "samples" / "settings.py").write_text('api_key = "sample-key-4f9a8b7c6d5e"\n')
+    (repo / "tests" / "test_login.py").write_text(FAKE_TEST_PASSWORD)
+    (repo / "samples" / "settings.py").write_text(FAKE_SAMPLE_KEY)
     _git(repo, "init", "-q")
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "fixture")

@@ -49,3 +49,9 @@ def test_redis_stopped_pages_still_served_sign_in_fails_closed_scan_not_lost(
     database_url: str, tmp_path: Path
 ) -> None:
     run_scenario("redis_down", database_url, tmp_path)
+
+
+def test_gunicorn_worker_killed_mid_import_is_respawned_and_loses_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    run_scenario("web_worker", database_url, tmp_path)

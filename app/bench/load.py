@@ -84,6 +84,7 @@ class KindStats:
 @dataclass
 class LoadReport:
     options: LoadOptions
+    database_url: str = ""  # the scratch database (dropped by the time the report is returned)
     versions: str = ""
     seeded: str = ""
     sign_in_ms: list[float] = field(default_factory=list)
@@ -259,7 +260,7 @@ def run(options: LoadOptions, log: Callable[[str], None] = print) -> LoadReport:
         tempfile.TemporaryDirectory(prefix="vigil-load-") as tmp,
         scratch_postgres(options.database_url) as url,
     ):
-        folder = Path(tmp)
+        folder, report.database_url = Path(tmp), url
         try:
             log(f"seeding {options.findings:,} findings over {options.projects} projects...")
             started = time.perf_counter()

@@ -20,6 +20,7 @@ BENCH_COMMANDS: tuple[str, ...] = (
     "app.cli.bench_scheduling",
     "app.cli.bench_scanners",
     "app.cli.bench_load",
+    "app.cli.bench_faults",
 )
 
 

@@ -13,6 +13,7 @@ import dataclasses
 import subprocess
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -163,6 +164,18 @@ def test_an_expired_entry_is_refused_with_its_number(
     config = load(_write_config(tiny_repo, ACCEPT.format(approver="lead", expires=expired)))
     with pytest.raises(DogfoodError, match=r"accept entry 1 .*expir"):
         run_dogfood(Database(sqlite_url), _settings(sqlite_url, tmp_path), config, tiny_repo)
+
+
+def test_an_entry_that_expired_on_a_kept_database_fails_even_before_the_expiry_job(
+    sqlite_url: str, tmp_path: Path, tiny_repo: Path, frozen_clock: Any
+) -> None:
+    expires = (utcnow() + timedelta(days=30)).date().isoformat()
+    config = load(_write_config(tiny_repo, ACCEPT.format(approver="lead", expires=expires)))
+    database, settings = Database(sqlite_url), _settings(sqlite_url, tmp_path)
+    assert run_dogfood(database, settings, config, tiny_repo).passed
+    frozen_clock.travel(timedelta(days=31))
+    with pytest.raises(DogfoodError, match=r"accept entry 1 .*expir"):
+        run_dogfood(database, settings, config, tiny_repo)
 
 
 def test_a_folder_that_is_not_a_git_tree_is_refused(sqlite_url: str, tmp_path: Path) -> None:

@@ -196,7 +196,13 @@ def _accept(session: Session, config: DogfoodConfig, report: DogfoodReport, poli
             continue  # exceptions made by people in the dashboard are theirs to manage
         key = (exc.rule_id or "", exc.path_glob or "")
         risk = wanted.get(key)
-        if risk is not None and exc.state is ExceptionState.ACTIVE and _same(exc, risk):
+        # An entry past its expiry is never kept, even before the expiry job has run: it must fail.
+        if (
+            risk is not None
+            and exc.state is ExceptionState.ACTIVE
+            and _same(exc, risk)
+            and exc.expires_at > now
+        ):
             kept.add(key)
             report.accepted.append(_summary(session, exc, risk.number))
             continue

@@ -15,6 +15,7 @@ from app.models import (
     ExceptionState,
     FindingStatus,
     FindingStatusHistory,
+    RiskException,
     Role,
     Severity,
     utcnow,
@@ -327,39 +328,35 @@ def test_advisory_scope_with_aliases_and_package_across_projects(session: Sessio
     assert wrong_pkg.status is FindingStatus.OPEN
 
 
+def _approve_rule(session: Session, world: dict, rule: str, glob: str, days: int) -> RiskException:
+    """A rule + path glob exception on the world's project, requested by the analyst and approved."""
+    req = exception_requests.ExceptionRequest(
+        scope=ExceptionScope.RULE,
+        rule_id=rule,
+        path_glob=glob,
+        project_ids=[world["project"].id],
+        justification="Reason enough.",
+        owner="alice",
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    (exc,) = exception_requests.request_exception(session, world["analyst"], req, POLICY)
+    decisions.approve(session, world["approver"], exc.id, "ok")
+    return exc
+
+
 def test_rule_scope_with_path_glob(session: Session, world: dict) -> None:
     proj = world["project"]
     in_tests = finding(session, proj, rule="B101", path="tests/unit/test_db.py", severity=Severity.LOW)
     in_code = finding(session, proj, rule="B101", path="shop/db.py", severity=Severity.LOW)
-    req = exception_requests.ExceptionRequest(
-        scope=ExceptionScope.RULE,
-        rule_id="B101",
-        path_glob="tests/*",
-        project_ids=[proj.id],
-        justification="Asserts in tests are fine.",
-        owner="alice",
-        expires_at=utcnow() + timedelta(days=300),
-    )
-    (exc,) = exception_requests.request_exception(session, world["analyst"], req, POLICY)
-    decisions.approve(session, world["approver"], exc.id, "ok")
+    exc = _approve_rule(session, world, "B101", "tests/*", days=300)
     assert in_tests.status is FindingStatus.ACCEPTED and in_code.status is FindingStatus.OPEN
     assert exc.matched_count == 1
 
 
 def test_rule_scope_names_detect_secrets_rules_which_contain_spaces(session: Session, world: dict) -> None:
-    proj = world["project"]
-    fake_key = finding(session, proj, rule="detect-secrets:AWS Access Key", path="tests/test_tools.py")
-    req = exception_requests.ExceptionRequest(
-        scope=ExceptionScope.RULE,
-        rule_id=" detect-secrets:AWS Access Key ",
-        path_glob="tests/test_tools.py",
-        project_ids=[proj.id],
-        justification="A documented example key, used as test input.",
-        owner="alice",
-        expires_at=utcnow() + timedelta(days=60),
-    )
-    (exc,) = exception_requests.request_exception(session, world["analyst"], req, POLICY)
-    decisions.approve(session, world["approver"], exc.id, "ok")
+    """detect-secrets names its rules by plugin, with spaces: they must be acceptable for a path."""
+    fake_key = finding(session, world["project"], rule="detect-secrets:AWS Access Key", path="tests/t.py")
+    exc = _approve_rule(session, world, " detect-secrets:AWS Access Key ", "tests/t.py", days=60)
     assert exc.rule_id == "detect-secrets:AWS Access Key"
     assert fake_key.status is FindingStatus.ACCEPTED
 

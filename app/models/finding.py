@@ -16,7 +16,6 @@ class Finding(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "fingerprint"),
         # The dashboard's filters and cursor pagination (newest first, id as tie-breaker).
-        Index("ix_finding_project_status_severity", "project_id", "status", "severity"),
         Index("ix_finding_status_severity_last_seen", "status", "severity", "last_seen", "id"),
         Index("ix_finding_scanner_status", "scanner", "status"),
         Index("ix_finding_last_seen_id", "last_seen", "id"),
@@ -35,22 +34,22 @@ class Finding(Base):
         # Migration 0008: "path starts with", the rule filter in page order, analysts' counts.
         Index("ix_finding_path_status", "path", "status"),
         Index("ix_finding_rule_status_last_seen", "rule_id", "status", "last_seen", "id"),
+        # Migration 0011: everything a few projects' findings are filtered, counted and paged by,
+        # so an analyst's list and dashboard read this index alone, never the rows (the findings
+        # service names it for project-scoped queries on SQLite).
         Index(
-            "ix_finding_project_status_severity_category",
-            "project_id",
-            "status",
-            "severity",
-            "category",
-            "sla_due_at",
-        ),
-        # Migration 0009: a few projects' pages are sorted from this index without reading rows.
-        Index(
-            "ix_finding_project_status_severity_last_seen",
+            "ix_finding_project_browse",
             "project_id",
             "status",
             "severity",
             "last_seen",
             "id",
+            "category",
+            "scanner",
+            "rule_id",
+            "first_seen",
+            "sla_due_at",
+            "path",
         ),
     )
 

@@ -18,6 +18,8 @@ class ScanRun(Base):
         UniqueConstraint("project_id", "idempotency_key"),
         Index("ix_scan_run_project_scanner_queued", "project_id", "scanner", "queued_at"),
         Index("ix_scan_run_status", "status"),
+        # Scan health: the newest run of each (project, scanner) is one seek (migration 0011).
+        Index("ix_scan_run_project_scanner_id", "project_id", "scanner", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -66,6 +66,29 @@ def latest_fire_time(trigger: CronTrigger, after: datetime, now: datetime) -> tu
     return latest, count
 
 
+def newest_fire_time(trigger: CronTrigger, after: datetime, until: datetime) -> datetime | None:
+    """The newest fire time in ``(after, until]``, without walking every fire time since ``after``.
+
+    Scan health asks this for every project on every dashboard view; a project whose baseline is a
+    year old would otherwise cost 365 trigger steps (``latest_fire_time``). Instead a window ending
+    at ``until`` doubles backwards until it holds a fire time, then only that window is walked.
+    """
+    first = trigger.get_next_fire_time(after, after)
+    if first is None or first > until:
+        return None
+    span = timedelta(hours=1)
+    while True:
+        start = max(after, until - span)
+        found = first if start == after else trigger.get_next_fire_time(start, start)
+        if found is not None and found <= until:
+            latest = found
+            following = trigger.get_next_fire_time(latest, latest)
+            while following is not None and following <= until:
+                latest, following = following, trigger.get_next_fire_time(following, following)
+            return latest
+        span *= 2
+
+
 @dataclass(frozen=True)
 class Decision:
     project_id: int

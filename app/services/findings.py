@@ -23,6 +23,7 @@ from app.services import audit
 from app.services.actor import Actor
 from app.services.finding_filters import FilterError, FindingFilter, decode_cursor, encode_cursor
 from app.services.permissions import NotFound, require
+from app.sqlite_hints import indexed_by
 
 SEVERITY_DESC = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO)
 TRIAGE_MOVES = {
@@ -34,6 +35,9 @@ MAX_REASON = 2000
 COUNT_CAP = 10_000
 MAX_CHOICES = 1000
 PATCHABLE = frozenset({"status", "reason"})
+# Up to this many projects in view, lists and counts read the project-led covering index.
+FEW_PROJECTS = 25
+BROWSE_INDEX = "ix_finding_project_browse"
 
 
 class TriageError(VigilError, ValueError):
@@ -138,8 +142,30 @@ def _sort_column(sort: str) -> Any:
     return Finding.first_seen if sort.lstrip("-") == "first_seen" else Finding.last_seen
 
 
+def few_projects(scope: frozenset[int] | None, flt: FindingFilter) -> bool:
+    """Whether the rows in view belong to a handful of projects (an analyst, a project filter)."""
+    named = flt.project_ids or (tuple(scope) if scope is not None else None)
+    return named is not None and len(named) <= FEW_PROJECTS
+
+
+def _ids(where: list[ColumnElement[bool]], narrow: bool) -> Select[Any]:
+    """``SELECT id WHERE ...``; a few projects' rows are found and filtered in their covering index.
+
+    ``ix_finding_project_browse`` holds every filtered column but the free text, so the filters
+    run on index entries; left alone, SQLite would rather walk a global index in page order and
+    read table rows until a page of that handful of projects is full.
+    """
+    stmt: Select[Any] = select(Finding.id).where(*where)
+    return indexed_by(stmt, Finding, BROWSE_INDEX) if narrow else stmt
+
+
 def _keyset_page(
-    session: Session, where: list[ColumnElement[bool]], sort: str, after: list[Any] | None, limit: int
+    session: Session,
+    where: list[ColumnElement[bool]],
+    sort: str,
+    after: list[Any] | None,
+    limit: int,
+    narrow: bool = False,
 ) -> list[Finding]:
     """Ids first, rows second: the ordering and the limit run on index entries alone.
 
@@ -147,7 +173,7 @@ def _keyset_page(
     index entries instead of whole rows, and only the page's rows are read from the table.
     """
     column = _sort_column(sort)
-    stmt: Select[Any] = select(Finding.id).where(*where)
+    stmt = _ids(where, narrow)
     if sort.startswith("-") or sort == "severity":
         if after is not None:
             stmt = stmt.where(tuple_(column, Finding.id) < tuple_(after[0], after[1]))
@@ -169,6 +195,7 @@ def _severity_page(
     where: list[ColumnElement[bool]],
     after: list[Any] | None,
     limit: int,
+    narrow: bool = False,
 ) -> list[Finding]:
     """Worst first: one index-ordered keyset query per severity, in rank order, until the page is full.
 
@@ -182,7 +209,12 @@ def _severity_page(
     for severity in wanted:
         position = after[1:] if after is not None and severity == after[0] else None
         items += _keyset_page(
-            session, [*where, Finding.severity == severity], "-last_seen", position, limit - len(items)
+            session,
+            [*where, Finding.severity == severity],
+            "-last_seen",
+            position,
+            limit - len(items),
+            narrow,
         )
         if len(items) >= limit:
             break
@@ -203,10 +235,11 @@ def list_findings(
     check_project_ids(session, actor, flt.project_ids)
     after = decode_cursor(cursor, flt.sort) if cursor else None
     where = conditions(flt, scope, now or utcnow(), session.get_bind().dialect.name)
+    narrow = few_projects(scope, flt)
     if flt.sort == "severity":
-        rows = _severity_page(session, flt, where, after, limit + 1)
+        rows = _severity_page(session, flt, where, after, limit + 1, narrow)
     else:
-        rows = _keyset_page(session, where, flt.sort, after, limit + 1)
+        rows = _keyset_page(session, where, flt.sort, after, limit + 1, narrow)
     items, more = rows[:limit], len(rows) > limit
     next_cursor = None
     if more and items:
@@ -214,7 +247,7 @@ def list_findings(
         key = last.first_seen if flt.sort.lstrip("-") == "first_seen" else last.last_seen
         values: list[Any] = [last.severity.value] if flt.sort == "severity" else []
         next_cursor = encode_cursor(flt.sort, [*values, key, last.id])
-    capped = select(Finding.id).where(*where).limit(COUNT_CAP + 1).subquery()
+    capped = _ids(where, narrow).limit(COUNT_CAP + 1).subquery()
     total = int(session.scalar(select(func.count()).select_from(capped)) or 0)
     project_ids = {f.project_id for f in items}
     name_rows = session.execute(select(Project.id, Project.name).where(Project.id.in_(project_ids)))

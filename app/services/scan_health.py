@@ -17,10 +17,11 @@ when it goes away; the scheduler calls it every few minutes.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent, Project, ScanRun
@@ -34,6 +35,8 @@ STUCK_QUEUED = timedelta(minutes=30)
 ZERO_HISTORY = 5
 ZERO_MIN_TYPICAL = 5
 FLAG_ACTION, CLEAR_ACTION = "scan_health_flag", "scan_health_clear"
+ZERO_TRIGGERS = (RunTrigger.SCHEDULE, RunTrigger.MANUAL, RunTrigger.API)
+ID_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -68,31 +71,107 @@ def scan_health(
 def compute_flags(
     session: Session, *, advisory_max_age_days: int, now: datetime | None = None
 ) -> list[HealthFlag]:
+    """Every flag, from a handful of set-based queries whatever the number of projects.
+
+    The newest scheduled run and the newest successful run of each (project, enabled scanner)
+    come from two statements of index seeks (:func:`_newest_runs`); scanners whose newest run
+    reported zero results cost one more statement per scanner name, for their history.
+    """
     now = now or utcnow()
     flags: list[HealthFlag] = []
     projects = session.scalars(select(Project).where(Project.active.is_(True)).order_by(Project.id)).all()
-    for project in projects:
-        if project.schedule_enabled:
-            flags.extend(_schedule_flags(session, project, now))
-        flags.extend(_zero_flags(session, project))
+    scanners = sorted({name for p in projects for name in p.enabled_scanners or []})
+    scheduled = _newest_runs(session, scanners, ScanRun.trigger == RunTrigger.SCHEDULE)
+    succeeded = _newest_runs(
+        session,
+        scanners,
+        and_(ScanRun.status == RunStatus.SUCCEEDED, ScanRun.trigger.in_(ZERO_TRIGGERS)),
+    )
+    scheduled_projects = [p for p in projects if p.schedule_enabled]
+    schedules = _MissedFireTimes(scheduled_projects, now - OVERDUE_TOLERANCE)
+    for project in scheduled_projects:
+        enabled = project.enabled_scanners or []
+        latest = {name: run for name, run in scheduled.get(project.id, {}).items() if name in enabled}
+        flags.extend(_schedule_flags(project, latest, now, schedules))
+    flags.extend(_zero_flags(session, projects, succeeded))
+    position = {project.id: n for n, project in enumerate(projects)}
+    flags.sort(key=lambda flag: position.get(flag.project_id or 0, len(position)))  # by project
     if any("osv" in (p.enabled_scanners or []) for p in projects):
         flags.extend(_advisory_flags(session, advisory_max_age_days, now))
     return flags
 
 
-def _schedule_flags(session: Session, project: Project, now: datetime) -> list[HealthFlag]:
-    from app.scheduler.due import ScheduleError, latest_fire_time, trigger_for
+def _newest_runs(
+    session: Session, scanners: Sequence[str], condition: ColumnElement[bool]
+) -> dict[int, dict[str, ScanRun]]:
+    """Per active project and scanner, the newest run matching ``condition``.
 
-    flags = []
-    recent = session.scalars(
-        select(ScanRun)
-        .where(ScanRun.project_id == project.id, ScanRun.trigger == RunTrigger.SCHEDULE)
+    One row per project with one correlated subquery per scanner name: each is a seek on
+    ``ix_scan_run_project_scanner_id`` that stops at the first match, so the cost follows the
+    number of projects, not the years of run history behind them.
+    """
+    if not scanners:
+        return {}
+    columns = [
+        select(ScanRun.id)
+        .where(ScanRun.project_id == Project.id, ScanRun.scanner == name, condition)
         .order_by(ScanRun.id.desc())
-        .limit(50)
-    ).all()
-    latest: dict[str, ScanRun] = {}
-    for run in recent:
-        latest.setdefault(run.scanner, run)
+        .limit(1)
+        .scalar_subquery()
+        for name in scanners
+    ]
+    rows = session.execute(select(Project.id, *columns).where(Project.active.is_(True))).all()
+    wanted = [run_id for row in rows for run_id in row[1:] if run_id is not None]
+    runs: dict[int, ScanRun] = {}
+    for start in range(0, len(wanted), ID_CHUNK):
+        chunk = wanted[start : start + ID_CHUNK]
+        runs.update((run.id, run) for run in session.scalars(select(ScanRun).where(ScanRun.id.in_(chunk))))
+    newest: dict[int, dict[str, ScanRun]] = {}
+    for project_id, *run_ids in rows:
+        for name, run_id in zip(scanners, run_ids, strict=True):
+            if run_id is not None and run_id in runs:
+                newest.setdefault(project_id, {})[name] = runs[run_id]
+    return newest
+
+
+class _MissedFireTimes:
+    """The newest fire time each project's schedule missed, worked out once per distinct schedule.
+
+    Projects mostly share a schedule, and the newest fire time before ``until`` is the same for
+    all of them: it was missed by a project exactly when it lies after that project's baseline
+    (the fire time last acted on), so one search per schedule answers every project.
+    """
+
+    def __init__(self, projects: Sequence[Project], until: datetime) -> None:
+        from app.scheduler.due import ScheduleError, newest_fire_time, trigger_for
+
+        earliest: dict[tuple[str, str], datetime] = {}
+        for project in projects:
+            key = (project.schedule_cron, project.timezone)
+            baseline = self.baseline(project)
+            earliest[key] = min(earliest.get(key, baseline), baseline)
+        self._newest: dict[tuple[str, str], datetime | None | Exception] = {}
+        for key, after in earliest.items():
+            try:
+                self._newest[key] = newest_fire_time(trigger_for(*key), after, until)
+            except ScheduleError as exc:
+                self._newest[key] = exc
+
+    @staticmethod
+    def baseline(project: Project) -> datetime:
+        return project.last_scheduled_at or project.created_at
+
+    def missed(self, project: Project) -> datetime | None | Exception:
+        newest = self._newest[(project.schedule_cron, project.timezone)]
+        if isinstance(newest, datetime) and newest <= self.baseline(project):
+            return None
+        return newest
+
+
+def _schedule_flags(
+    project: Project, latest: dict[str, ScanRun], now: datetime, schedules: _MissedFireTimes
+) -> list[HealthFlag]:
+    flags = []
     for scanner, run in sorted(latest.items()):
         when = run.finished_at or run.queued_at
         if run.status in (RunStatus.FAILED, RunStatus.TIMED_OUT):
@@ -127,12 +206,9 @@ def _schedule_flags(session: Session, project: Project, now: datetime) -> list[H
                     run.queued_at,
                 )
             )
-    try:
-        trigger = trigger_for(project.schedule_cron, project.timezone)
-    except ScheduleError as exc:
-        return [*flags, _flag("scan_overdue", f"schedule cannot run: {exc}", project, None, None)]
-    baseline = project.last_scheduled_at or project.created_at
-    missed, _count = latest_fire_time(trigger, baseline, now - OVERDUE_TOLERANCE)
+    missed = schedules.missed(project)
+    if isinstance(missed, Exception):
+        return [*flags, _flag("scan_overdue", f"schedule cannot run: {missed}", project, None, None)]
     if missed is not None:
         flags.append(
             _flag(
@@ -146,35 +222,58 @@ def _schedule_flags(session: Session, project: Project, now: datetime) -> list[H
     return flags
 
 
-def _zero_flags(session: Session, project: Project) -> list[HealthFlag]:
+def _zero_flags(
+    session: Session, projects: Sequence[Project], newest: dict[int, dict[str, ScanRun]]
+) -> list[HealthFlag]:
+    """A scanner whose newest successful run found nothing, where its previous runs found many."""
+    zero: dict[str, list[Project]] = {}
+    for project in projects:
+        for name in project.enabled_scanners or []:
+            run = newest.get(project.id, {}).get(name)
+            if run is not None and run.count_total == 0:
+                zero.setdefault(name, []).append(project)
     flags = []
-    for scanner in project.enabled_scanners or []:
-        runs = session.scalars(
-            select(ScanRun)
-            .where(
-                ScanRun.project_id == project.id,
-                ScanRun.scanner == scanner,
-                ScanRun.status == RunStatus.SUCCEEDED,
-                ScanRun.trigger.in_([RunTrigger.SCHEDULE, RunTrigger.MANUAL, RunTrigger.API]),
-            )
-            .order_by(ScanRun.id.desc())
-            .limit(ZERO_HISTORY + 1)
-        ).all()
-        if len(runs) < 2 or runs[0].count_total != 0:
-            continue
-        typical = statistics.median(run.count_total for run in runs[1:])
-        if typical >= ZERO_MIN_TYPICAL:
+    for name, candidates in sorted(zero.items()):
+        history = _previous_counts(session, name, [p.id for p in candidates])
+        for project in candidates:
+            previous = history.get(project.id, [])
+            if not previous or statistics.median(previous) < ZERO_MIN_TYPICAL:
+                continue
             flags.append(
                 _flag(
                     "scanner_zero",
-                    f"{scanner} reported 0 results; it usually reports about "
-                    f"{int(typical)}: check the tool before trusting the green",
+                    f"{name} reported 0 results; it usually reports about "
+                    f"{int(statistics.median(previous))}: check the tool before trusting the green",
                     project,
-                    scanner,
-                    runs[0].finished_at,
+                    name,
+                    newest[project.id][name].finished_at,
                 )
             )
     return flags
+
+
+def _previous_counts(session: Session, scanner: str, project_ids: list[int]) -> dict[int, list[int]]:
+    """Result counts of the successful runs before the newest one, per project (one statement)."""
+    columns = [
+        select(ScanRun.count_total)
+        .where(
+            ScanRun.project_id == Project.id,
+            ScanRun.scanner == scanner,
+            ScanRun.status == RunStatus.SUCCEEDED,
+            ScanRun.trigger.in_(ZERO_TRIGGERS),
+        )
+        .order_by(ScanRun.id.desc())
+        .limit(1)
+        .offset(back)
+        .scalar_subquery()
+        for back in range(1, ZERO_HISTORY + 1)
+    ]
+    history: dict[int, list[int]] = {}
+    for start in range(0, len(project_ids), ID_CHUNK):
+        chunk = project_ids[start : start + ID_CHUNK]
+        for project_id, *counts in session.execute(select(Project.id, *columns).where(Project.id.in_(chunk))):
+            history[project_id] = [int(c) for c in counts if c is not None]
+    return history
 
 
 def _advisory_flags(session: Session, max_age_days: int, now: datetime) -> list[HealthFlag]:

@@ -149,17 +149,23 @@ def fingerprints(findings: Sequence[NormalizedFinding], checkout: Path | None = 
     at the same line and column with the same key are one result reported twice.
     """
     source = SourceReader(checkout)
-    keyed = [(base_key(f, source), f) for f in findings]
+    keyed: list[tuple[tuple[str, ...], NormalizedFinding, tuple[int, int, str] | None]] = []
     positions: dict[tuple[str, tuple[str, ...]], set[tuple[int, int, str]]] = {}
-    for key, finding in keyed:
+    for finding in findings:
+        key = base_key(finding, source)
+        position = None
         if key[0] == "code":
-            positions.setdefault((finding.scanner, key), set()).add(_position(key, finding))
-    order = {group: {pos: i for i, pos in enumerate(sorted(spots))} for group, spots in positions.items()}
+            position = _position(key, finding)
+            positions.setdefault((finding.scanner, key), set()).add(position)
+        keyed.append((key, finding, position))
+    order = {
+        group: {pos: i for i, pos in enumerate(sorted(spots))} if len(spots) > 1 else {next(iter(spots)): 0}
+        for group, spots in positions.items()
+    }
     result: dict[str, Identified] = {}
-    for key, finding in keyed:
-        if key[0] == "code":
-            index = order[(finding.scanner, key)][_position(key, finding)]
-            fingerprint = _digest(*key, str(index))
+    for key, finding, position in keyed:
+        if position is not None:
+            fingerprint = _digest(*key, str(order[(finding.scanner, key)][position]))
         else:
             fingerprint = _digest(*key)
         item = result.get(fingerprint)

@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from app.ingestion.bulk import executemany
+from app.ingestion.bulk import executemany, in_list, placeholder
 from app.ingestion.fingerprint import package_key
 from app.models import Finding, FindingDetection, FindingStatus, FindingStatusHistory
 
@@ -123,19 +124,16 @@ def _slices(values: Sequence[Any], size: int = ID_CHUNK) -> Iterable[Sequence[An
 def lookup(session: Session, project_id: int, fingerprints: Sequence[str]) -> dict[str, ExistingRow]:
     """The findings already on record among ``fingerprints`` (one indexed query per slice)."""
     rows: dict[str, ExistingRow] = {}
-    columns = (
-        FINDING.c.fingerprint,
-        FINDING.c.id,
-        FINDING.c.status,
-        FINDING.c.exception_id,
-        FINDING.c.reopen_count,
-        FINDING.c.scanner,
-        FINDING.c.display_hash,
-        FINDING.c.last_run_id,
-    )
+    conn = session.connection()
+    mark = placeholder(conn)
     for part in _slices(fingerprints):
-        stmt = select(*columns).where(FINDING.c.project_id == project_id, FINDING.c.fingerprint.in_(part))
-        for fp, fid, status, exc_id, reopens, scanner, shown, last_run in session.execute(stmt):
+        clause, params = in_list(conn, part)
+        result = conn.exec_driver_sql(
+            "SELECT fingerprint, id, status, exception_id, reopen_count, scanner, display_hash, "  # noqa: S608
+            f"last_run_id FROM finding WHERE project_id = {mark} AND fingerprint {clause}",
+            (project_id, *params),
+        )
+        for fp, fid, status, exc_id, reopens, scanner, shown, last_run in result.fetchall():
             rows[fp] = ExistingRow(fid, str(status), exc_id, reopens or 0, scanner, shown, last_run)
     return rows
 
@@ -187,17 +185,18 @@ def write_chunk(session: Session, plan: Plan) -> None:
     if plan.new_rows:
         executemany(conn, _insert(FINDING, plan.new_rows), plan.new_rows)
         # The project is locked: these fingerprints are the rows just inserted.
+        mark = placeholder(conn)
         for part in _slices([row["fingerprint"] for row in plan.new_rows]):
-            stmt = select(FINDING.c.fingerprint, FINDING.c.id).where(
-                FINDING.c.project_id == plan.project_id, FINDING.c.fingerprint.in_(part)
+            clause, params = in_list(conn, part)
+            result = conn.exec_driver_sql(
+                f"SELECT fingerprint, id FROM finding WHERE project_id = {mark} AND fingerprint {clause}",  # noqa: S608
+                (plan.project_id, *params),
             )
-            plan.ids.update((fp, fid) for fp, fid in session.execute(stmt))
+            plan.ids.update(result.fetchall())
     if plan.changed_rows:
         executemany(conn, _update_by_id(FINDING, DISPLAY_COLUMNS), plan.changed_rows)
-    for part in _slices(plan.same_ids):
-        conn.execute(
-            update(FINDING).where(FINDING.c.id.in_(part)).values(last_seen=plan.now, last_run_id=plan.run_id)
-        )
+    if plan.same_ids:
+        _touch(conn, plan.same_ids, plan)
     if plan.changes:
         _grouped_updates(session, FINDING, plan.changes)
     for fingerprint, row in plan.new_histories:
@@ -208,19 +207,44 @@ def write_chunk(session: Session, plan: Plan) -> None:
     _write_detections(session, plan)
 
 
-def _known_detections(session: Session, ids: Sequence[int]) -> set[tuple[int, str]]:
+def _touch(conn: Connection, ids: Sequence[int], plan: Plan, scanner: str | None = None) -> None:
+    """``last_seen``/``last_run_id`` of many findings (or one scanner's detections of them, revived)
+    in one statement per slice of ids."""
+    mark = placeholder(conn)
+    proc = FINDING.c.last_seen.type._cached_bind_processor(conn.dialect)
+    now = proc(plan.now) if proc else plan.now
+    # Placeholders only: every value is bound.
+    head: tuple[str, ...] = ()
+    sql = f"UPDATE finding SET last_seen = {mark}, last_run_id = {mark} WHERE id "  # noqa: S608
+    if scanner is not None:
+        head = (scanner,)
+        sql = (
+            f"UPDATE finding_detection SET last_seen = {mark}, last_run_id = {mark}, active = TRUE "  # noqa: S608
+            f"WHERE scanner = {mark} AND finding_id "
+        )
+    for part in _slices(ids):
+        clause, params = in_list(conn, part)
+        conn.exec_driver_sql(sql + clause, (now, plan.run_id, *head, *params))
+
+
+def _known_detections(conn: Connection, ids: Sequence[int]) -> set[tuple[int, str]]:
     known: set[tuple[int, str]] = set()
     for part in _slices(ids):
-        stmt = select(DETECTION.c.finding_id, DETECTION.c.scanner).where(DETECTION.c.finding_id.in_(part))
-        known.update((fid, scanner) for fid, scanner in session.execute(stmt))
+        clause, params = in_list(conn, part)
+        result = conn.exec_driver_sql(
+            f"SELECT finding_id, scanner FROM finding_detection WHERE finding_id {clause}",  # noqa: S608
+            tuple(params),
+        )
+        known.update(result.fetchall())
     return known
 
 
 def _write_detections(session: Session, plan: Plan) -> None:
     """Record which scanners saw what: new (finding, scanner) pairs are inserted, known ones touched
     (and revived) with one set-based UPDATE per scanner."""
+    conn = session.connection()
     new_ids = {plan.ids[row["fingerprint"]] for row in plan.new_rows}
-    known = _known_detections(session, [fid for fid in plan.ids.values() if fid not in new_ids])
+    known = _known_detections(conn, [fid for fid in plan.ids.values() if fid not in new_ids])
     inserts: list[dict[str, Any]] = []
     touch: dict[str, list[int]] = {}
     for fingerprint, scanners in plan.detections.items():
@@ -242,13 +266,7 @@ def _write_detections(session: Session, plan: Plan) -> None:
                 }
             )
             known.add((fid, scanner))
-    conn = session.connection()
     if inserts:
         executemany(conn, _insert(DETECTION, inserts), inserts)
     for scanner, ids in touch.items():
-        for part in _slices(ids):
-            conn.execute(
-                update(DETECTION)
-                .where(DETECTION.c.scanner == scanner, DETECTION.c.finding_id.in_(part))
-                .values(last_seen=plan.now, last_run_id=plan.run_id, active=True)
-            )
+        _touch(conn, ids, plan, scanner)

@@ -35,6 +35,7 @@ from app.services.actor import Actor
 from app.services.auth import CodeCheck, LoginPolicy, LoginStatus
 from app.services.sessions import SessionState
 from app.services.users import normalize_username
+from app.web import attempts
 from app.web.access import (
     client_ip,
     current_actor,
@@ -245,7 +246,10 @@ def init_app(app: Flask) -> None:
     view = limiter.limit(ACCOUNT_LIMIT, key_func=_account_key, methods=["POST"], deduct_when=_count_failure)(
         view
     )
-    app.view_functions["auth.login"] = view
+    # Outermost: attempts for one account run one at a time, so parallel ones cannot all pass the
+    # failure count before any failure is recorded (app.web.attempts).
+    attempts.init_app(app)
+    app.view_functions["auth.login"] = attempts.one_at_a_time(_account_key)(view)
     # A stolen password (or an unattended session) must not buy unlimited guesses at the code or the
     # password behind it: 5 wrong answers per session per 15 minutes, 10 attempts a minute per IP.
     for endpoint in ("auth.totp_verify", "auth.reauth"):
@@ -254,4 +258,4 @@ def init_app(app: Flask) -> None:
         guarded = limiter.limit(
             ACCOUNT_LIMIT, key_func=_session_key, methods=["POST"], deduct_when=_count_failure
         )(guarded)
-        app.view_functions[endpoint] = guarded
+        app.view_functions[endpoint] = attempts.one_at_a_time(_session_key)(guarded)

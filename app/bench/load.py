@@ -65,7 +65,7 @@ class Setup:
     users: list[UserPlan]
     api_key: str
     project_ids: tuple[int, ...]
-    limit_account: str
+    limit_accounts: tuple[str, str]
     seeded: str
 
 
@@ -157,10 +157,11 @@ def prepare(database_url: str, options: LoadOptions, run_tag: str) -> Setup:
                 user_service.create_user(session, actor, username=name, password=password, role=Role.ANALYST)
                 user_service.set_projects(session, actor, name, visible)
                 users.append(UserPlan(name, password, user_address(n), tuple(visible)))
-            limit_account = f"target-{run_tag}"
-            user_service.create_user(
-                session, actor, username=limit_account, password=generate_password(), role=Role.ANALYST
-            )
+            limit_accounts = (f"target-{run_tag}", f"target2-{run_tag}")
+            for name in limit_accounts:
+                user_service.create_user(
+                    session, actor, username=name, password=generate_password(), role=Role.ANALYST
+                )
             key = api_keys.create(session, actor, name=f"load-{run_tag}", scopes=["gate"], expires_days=1)
             versions = session.scalar(text("SHOW server_version"))
     finally:
@@ -169,7 +170,7 @@ def prepare(database_url: str, options: LoadOptions, run_tag: str) -> Setup:
         f"{summary.projects} projects, {summary.findings:,} findings, {summary.history:,} status-history "
         f"rows, {summary.snapshots:,} daily snapshot rows (PostgreSQL {versions})"
     )
-    return Setup(users, key.secret, project_ids, limit_account, seeded)
+    return Setup(users, key.secret, project_ids, limit_accounts, seeded)
 
 
 def _plans(setup: Setup, options: LoadOptions, port: int) -> list[ClientPlan]:
@@ -274,8 +275,11 @@ def run(options: LoadOptions, log: Callable[[str], None] = print) -> LoadReport:
             try:
                 server.wait_ready()
                 log(f"signing {options.users} users in, then {options.seconds:.0f} s of load...")
-                drive(server, setup, options, report)
-                report.limit_checks = run_limit_checks(server, setup.limit_account, run_tag)
+                try:
+                    drive(server, setup, options, report)
+                except LoadFailed as exc:
+                    raise LoadFailed(f"{exc}\ngunicorn's log ends:\n{server.log_tail()}") from exc
+                report.limit_checks = run_limit_checks(server, setup.limit_accounts, run_tag)
                 report.server_problems = server.log_problems()
             finally:
                 server.stop()

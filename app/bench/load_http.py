@@ -75,12 +75,12 @@ class Client:
         sent = dict(headers or {})
         if cookies and self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        reused = self._used
         try:
             return self._exchange(method, path, sent, body)
         except STALE_CONNECTION:
-            if not self._used:
+            if not reused:
                 raise
-            self.close()
             self.reconnects += 1
             return self._exchange(method, path, sent, body)
 

@@ -1,16 +1,21 @@
 """Sign-in limits across gunicorn workers: bursts of wrong passwords, counted attempt by attempt.
 
-Each attempt is a new connection (GET the form for its CSRF token, POST a wrong password), so the
-kernel hands the attempts to whichever worker accepts first, and the access log says which one
-served each. With the limiter's counters in Redis the number of attempts that reach the password
-check (answered 401) must equal the limit exactly, however many workers served the burst; with
-per-process counters it would be up to the limit times the number of workers.
+Sequential bursts: each attempt is a new connection (GET the form for its CSRF token, POST a wrong
+password), so the kernel hands the attempts to whichever worker accepts first, and the access log
+says which one served each. With the limiter's counters in Redis the number of attempts that reach
+the password check (answered 401) must equal the limit exactly, however many workers served the
+burst; with per-process counters it would be up to the limit times the number of workers. A
+parallel burst (attempts for one account from many addresses released at the same moment) checks
+that attempts racing each other on different workers cannot all pass the failure count before one
+is recorded.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from app.bench.load_http import Client
@@ -20,6 +25,8 @@ from app.security.rate_limits import ACCOUNT_LIMIT, IP_LIMIT, allowed
 WRONG_PASSWORD = "not the password of anyone 31"  # noqa: S105 - deliberately wrong
 ACCOUNT_BURST_ADDRESS = "127.2.0.1"
 ADDRESS_BURST_ADDRESS = "127.2.0.2"
+PARALLEL_ADDRESSES = tuple(f"127.2.1.{n}" for n in range(1, 21))
+log = logging.getLogger("vigil.bench")
 
 
 @dataclass(frozen=True)
@@ -71,19 +78,49 @@ def burst(host: str, port: int, source: str, usernames: Sequence[str]) -> list[i
     return statuses
 
 
-def _workers_serving(records: Sequence[AccessRecord], source: str) -> int:
-    return len({r.pid for r in records if r.address == source and r.method == "POST" and r.path == "/login"})
+def parallel_burst(host: str, port: int, sources: Sequence[str], username: str) -> list[int]:
+    """One wrong-password attempt for ``username`` from each address, all sent at the same moment."""
+    clients = [Client(host, port, source) for source in sources]
+    try:
+        tokens = [client.form_token() for client in clients]
+        gate = threading.Barrier(len(clients))
+        statuses: list[int] = []
+
+        def attempt(client: Client, token: str) -> None:
+            fields = {"username": username, "password": WRONG_PASSWORD, "csrf_token": token}
+            gate.wait()
+            try:
+                statuses.append(client.post_form("/login", fields).status)
+            except OSError as exc:
+                statuses.append(0)  # a connection error: counted as unexpected
+                log.warning("parallel sign-in attempt failed: %s", exc)
+
+        threads = [threading.Thread(target=attempt, args=pair) for pair in zip(clients, tokens, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return statuses
+    finally:
+        for client in clients:
+            client.close()
 
 
-def run_limit_checks(server: Gunicorn, account: str, run_tag: str) -> list[LimitCheck]:
-    """Both bursts against the running server, then who served them, read from its access log."""
+def _workers_serving(records: Sequence[AccessRecord], sources: Collection[str]) -> int:
+    return len({r.pid for r in records if r.address in sources and r.method == "POST" and r.path == "/login"})
+
+
+def run_limit_checks(server: Gunicorn, accounts: Sequence[str], run_tag: str) -> list[LimitCheck]:
+    """The bursts against the running server, then who served them, read from its access log."""
     account_limit, ip_limit = allowed(ACCOUNT_LIMIT), allowed(IP_LIMIT)
     host, port = "127.0.0.1", server.port
     # One existing account from one address: within the per-IP limit, beyond the per-account one.
-    one_account = burst(host, port, ACCOUNT_BURST_ADDRESS, [account] * ip_limit)
+    one_account = burst(host, port, ACCOUNT_BURST_ADDRESS, [accounts[0]] * ip_limit)
     # One address, a different (unknown) account each time: beyond the per-IP limit.
     names = [f"nobody-{run_tag}-{n}" for n in range(ip_limit + account_limit)]
     one_address = burst(host, port, ADDRESS_BURST_ADDRESS, names)
+    # Another account from many addresses at once: the attempts race each other on every worker.
+    parallel = parallel_burst(host, port, PARALLEL_ADDRESSES, accounts[1])
     records = server.access_records()
     needed = min(2, server.workers)
     return [
@@ -91,14 +128,21 @@ def run_limit_checks(server: Gunicorn, account: str, run_tag: str) -> list[Limit
             f"one account ({ACCOUNT_LIMIT}), one address",
             account_limit,
             tuple(one_account),
-            _workers_serving(records, ACCOUNT_BURST_ADDRESS),
+            _workers_serving(records, {ACCOUNT_BURST_ADDRESS}),
             needed,
         ),
         LimitCheck(
             f"one address ({IP_LIMIT}), a new account each time",
             ip_limit,
             tuple(one_address),
-            _workers_serving(records, ADDRESS_BURST_ADDRESS),
+            _workers_serving(records, {ADDRESS_BURST_ADDRESS}),
+            needed,
+        ),
+        LimitCheck(
+            f"one account ({ACCOUNT_LIMIT}), {len(PARALLEL_ADDRESSES)} addresses in parallel",
+            account_limit,
+            tuple(parallel),
+            _workers_serving(records, set(PARALLEL_ADDRESSES)),
             needed,
         ),
     ]

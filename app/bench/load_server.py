@@ -98,7 +98,7 @@ class Gunicorn:
             "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
             "--bind", f"127.0.0.1:{self.port}", "--timeout", "120",
             "--access-logfile", str(self.access_log), "--access-logformat", ACCESS_FORMAT,
-            "--error-logfile", str(self.error_log),
+            "--error-logfile", str(self.error_log), "--no-control-socket",
             "app:create_app()",
         ]  # fmt: skip
         with open(folder / "gunicorn.out", "wb") as out:

@@ -18,8 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.ingestion import store
-from app.ingestion.chunks import CHUNK_SIZE, chunked
+from app.ingestion import chunks, store
 from app.ingestion.closing import close_missing
 from app.ingestion.fingerprint import Identified, alias_group, package_key
 from app.ingestion.locks import lock_project
@@ -75,9 +74,10 @@ class Ingestion:
         *,
         checkout: Path | None = None,
         now: datetime | None = None,
-        chunk_size: int = CHUNK_SIZE,
+        chunk_size: int | None = None,
     ) -> None:
-        self.session, self.run, self.checkout, self.chunk_size = session, scan_run, checkout, chunk_size
+        self.session, self.run, self.checkout = session, scan_run, checkout
+        self.chunk_size = chunk_size or chunks.CHUNK_SIZE
         self.now = now or utcnow()
         project = session.get(Project, scan_run.project_id)
         if project is None:
@@ -94,7 +94,7 @@ class Ingestion:
 
     def feed(self, findings: Iterable[NormalizedFinding]) -> None:
         """Ingest ``findings`` chunk by chunk (a one-shot iterator is never held whole)."""
-        for items in chunked(findings, self.checkout, self.chunk_size):
+        for items in chunks.chunked(findings, self.checkout, self.chunk_size):
             self._chunk(items)
 
     def finish(self, actor: Actor | None = None) -> IngestSummary:
@@ -279,7 +279,7 @@ def ingest(
     checkout: Path | None = None,
     now: datetime | None = None,
     actor: Actor | None = None,
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int | None = None,
 ) -> IngestSummary:
     """Apply ``scan_run``'s findings to its project's living record, in the caller's transaction.
 

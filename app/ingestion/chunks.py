@@ -38,16 +38,18 @@ class TimedIterator:
     def __init__(self, items: Iterable[NormalizedFinding]) -> None:
         self._items = iter(items)
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
 
     def __iter__(self) -> Iterator[NormalizedFinding]:
         return self
 
     def __next__(self) -> NormalizedFinding:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             return next(self._items)
         finally:
             self.seconds += time.perf_counter() - start
+            self.cpu_seconds += time.process_time() - cpu
 
 
 def chunked(

@@ -6,8 +6,8 @@ living record. Keeping the shape frozen and plain makes every parser testable in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from app.errors import VigilError
@@ -53,6 +53,37 @@ class NormalizedFinding:
             raise ValueError(f"unknown category {self.category!r}")
         if self.severity not in SEVERITIES:
             raise ValueError(f"unknown severity {self.severity!r}")
+
+
+def finding_builder(*names: str) -> Callable[..., NormalizedFinding]:
+    """A constructor taking the fields ``names`` positionally; every other field keeps its default.
+
+    Importers of large reports build hundreds of thousands of findings, and a frozen dataclass's
+    ``__init__`` pays a generic ``object.__setattr__`` per field. This sets the slots directly and
+    runs the same ``__post_init__`` checks, so the result is indistinguishable from ``__init__``'s.
+    """
+    slots = {item.name: getattr(NormalizedFinding, item.name).__set__ for item in fields(NormalizedFinding)}
+    given = tuple(slots[name] for name in names)
+    rest = []
+    for item in fields(NormalizedFinding):
+        if item.name in names:
+            continue
+        if item.default is MISSING:
+            raise TypeError(f"finding_builder needs {item.name!r}: it has no plain default")
+        rest.append((slots[item.name], item.default))
+    defaults = tuple(rest)
+    new = object.__new__
+
+    def build(*values: Any) -> NormalizedFinding:
+        finding = new(NormalizedFinding)
+        for setter, value in zip(given, values, strict=True):
+            setter(finding, value)
+        for setter, value in defaults:
+            setter(finding, value)
+        finding.__post_init__()
+        return finding
+
+    return build
 
 
 class ReportError(VigilError, ValueError):

@@ -1,34 +1,32 @@
 """Streaming SARIF: findings from a multi-gigabyte report without decoding it whole.
 
-ijson (yajl2 C backend) turns the file into events; only ``runs[].tool``, ``runs[].artifacts``,
-``runs[].invocations`` and one ``results[]`` entry at a time are built into Python objects, so
-memory stays proportional to the largest single result, not to the report. The builder below
-refuses duplicate keys, oversized integers and excessive nesting just as the whole-document decoder
-does. When a producer writes ``results`` before ``tool`` (legal, rare), a first pass collects each
+:mod:`sarif_events` turns the file into events (ijson for the frame, slices of results decoded by
+orjson); only ``runs[].tool``, ``runs[].artifacts``, ``runs[].invocations`` and one slice of
+``results[]`` at a time are built into Python objects, so memory stays proportional to the slice
+and the largest single result, not to the report. The builder below refuses duplicate keys,
+oversized integers and excessive nesting just as the whole-document decoder does (the orjson slices
+are held to the same rules, see :mod:`json_batches`). When a producer writes ``results`` before ``tool`` (legal, rare), a first pass collects each
 run's tool and a second pass streams the results.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-import ijson
-
 from app.scanners.base import NormalizedFinding, ReportError
+from app.scanners.importers.json_batches import gc_paused
 from app.scanners.importers.safe_load import DEFAULT_MAX_BYTES, LIMITS, check_size
-from app.scanners.importers.sarif import FORMAT, RunContext, result_findings
+from app.scanners.importers.sarif_events import BATCH, RESULT_PREFIX, sarif_events
+from app.scanners.importers.sarif_results import result_findings
+from app.scanners.importers.sarif_rules import FORMAT, RunContext
 
 _KEPT = {"runs.item.tool", "runs.item.artifacts", "runs.item.invocations"}
-_RESULT = "runs.item.results.item"
+_RESULT = RESULT_PREFIX
 _MAX_INT = 10**LIMITS.max_int_digits
-_MAX_DIGIT_RUN = 1000
-_DIGITS = b"0123456789"
-_LONG_DIGITS = re.compile(rb"[0-9]{%d,}" % _MAX_DIGIT_RUN)
 
 
 class _Builder:
@@ -119,43 +117,6 @@ def _uses_artifacts(result: Any) -> bool:
     return False
 
 
-class _DigitGuard:
-    """A file wrapper refusing any run of digits longer than :data:`_MAX_DIGIT_RUN`.
-
-    ijson's C backend converts a number with more digits than the interpreter's int-string limit
-    (4,300) by crashing the process (a segmentation fault, not an exception), so such a run must never
-    reach it. No report has a legitimate thousand-digit run, inside a string or out.
-    """
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self.run = 0  # digits at the end of what was read so far
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self.raw.read(size)
-        if not chunk:
-            return chunk
-        lead = len(chunk) - len(chunk.lstrip(_DIGITS))
-        if lead == len(chunk):
-            self.run += lead
-        else:
-            if self.run + lead >= _MAX_DIGIT_RUN or _LONG_DIGITS.search(chunk):
-                raise ReportError(FORMAT, f"number or digit run longer than {_MAX_DIGIT_RUN:,} digits")
-            self.run = len(chunk) - len(chunk.rstrip(_DIGITS))
-        if self.run >= _MAX_DIGIT_RUN:
-            raise ReportError(FORMAT, f"number or digit run longer than {_MAX_DIGIT_RUN:,} digits")
-        return chunk
-
-
-def _events(handle: IO[bytes]) -> Iterator[tuple[str, str, Any]]:
-    try:
-        yield from ijson.parse(_DigitGuard(handle), use_float=False)
-    except ijson.JSONError as exc:
-        raise ReportError(FORMAT, f"not valid JSON: {str(exc).splitlines()[0][:200]}") from None
-    except (RecursionError, MemoryError):
-        raise ReportError(FORMAT, "JSON too deeply nested or too large") from None
-
-
 def _context(run: _Run, index: int, state: StreamState) -> RunContext:
     if run.ctx is None:
         document = {"tool": run.tool or {}, "artifacts": run.artifacts or []}
@@ -169,6 +130,23 @@ def _context(run: _Run, index: int, state: StreamState) -> RunContext:
     return run.ctx
 
 
+def _findings(
+    built: Any,
+    run: _Run,
+    index: int,
+    state: StreamState,
+    known: list[_Run] | None,
+    mentions_index: bool = True,
+) -> list[NormalizedFinding]:
+    """Findings of one built result; first checks that its run's tool (and, when the result points
+    into it, the artifacts table) came before it, else the file needs the two-pass mode."""
+    if known is None and (
+        run.tool is None or (run.artifacts is None and mentions_index and _uses_artifacts(built))
+    ):
+        raise _ToolAfterResults
+    return result_findings(built, _context(run, index, state))
+
+
 def _pass(
     handle: IO[bytes], state: StreamState, known: list[_Run] | None, want_results: bool
 ) -> Iterator[NormalizedFinding | _Run]:
@@ -178,16 +156,25 @@ def _pass(
     builder: _Builder | None = None
     building = ""
     saw_runs = False
-    for prefix, event, value in _events(handle):
+    for prefix, event, value in sarif_events(handle):
+        if event == BATCH:
+            if want_results:
+                results, mentions_index = value
+                with gc_paused():
+                    found = [
+                        finding
+                        for built in results
+                        for finding in _findings(built, run, runs_seen, state, known, mentions_index)
+                    ]
+                yield from found
+            continue
         if builder is not None:
             builder.event(event, value)
             if not builder.done:
                 continue
             built, builder = builder.value, None
             if building == _RESULT:
-                if known is None and (run.tool is None or (run.artifacts is None and _uses_artifacts(built))):
-                    raise _ToolAfterResults
-                yield from result_findings(built, _context(run, runs_seen, state))
+                yield from _findings(built, run, runs_seen, state, known)
             else:
                 setattr(run, building.rsplit(".", 1)[1], built)
             continue

@@ -15,11 +15,10 @@ import resource
 import threading
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.bench.load_http import Answer, Client, next_page
+from app.bench.load_http import Answer, Client, in_threads, next_page
 
 KINDS = ("findings list", "findings next page", "dashboard", "API gate")
 WEIGHTS = (35, 25, 20, 20)
@@ -156,14 +155,6 @@ class VirtualUser:
         self.client.close()
 
 
-def _threads(users: list[VirtualUser], target: Callable[[VirtualUser], None]) -> None:
-    threads = [threading.Thread(target=target, args=(u,), daemon=True) for u in users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-
 def client_process(plan: ClientPlan, start: Any, messages: Any) -> None:
     """Entry point of one client process: sign in, warm up, report ready, load, report results."""
     try:
@@ -186,7 +177,7 @@ def client_process(plan: ClientPlan, start: Any, messages: Any) -> None:
     start.wait()
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     deadline = time.monotonic() + plan.seconds
-    _threads(users, lambda u: u.drive(deadline, result))
+    in_threads(lambda u: u.drive(deadline, result), users)
     after = resource.getrusage(resource.RUSAGE_SELF)
     result.cpu_seconds = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
     messages.put(("done", plan.index, result.as_dict()))

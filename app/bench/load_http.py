@@ -10,8 +10,11 @@ from __future__ import annotations
 import html
 import http.client
 import re
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
+from typing import TypeVar
 from urllib.parse import urlencode
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -19,6 +22,7 @@ NEXT_LINK = re.compile(r'<a href="([^"]*cursor=[^"]*)"[^>]*rel="next"')
 # What a server may do to an idle keep-alive connection: close it. The request is sent again once
 # on a fresh connection (as browsers do); anything else is an error.
 STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+T = TypeVar("T")
 
 
 class SignInFailed(RuntimeError):
@@ -140,3 +144,12 @@ def next_page(page: Answer) -> str | None:
     """The "Next page" link of a findings list page, if any."""
     found = NEXT_LINK.search(page.text)
     return html.unescape(found.group(1)) if found else None
+
+
+def in_threads(target: Callable[[T], None], items: Iterable[T]) -> None:
+    """Run ``target(item)`` for every item, each in its own thread, and wait for all of them."""
+    threads = [threading.Thread(target=target, args=(item,), daemon=True) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from app.bench.load_http import Client
+from app.bench.load_http import Client, in_threads
 from app.bench.load_server import AccessRecord, Gunicorn
 from app.security.rate_limits import ACCOUNT_LIMIT, IP_LIMIT, allowed
 
@@ -86,7 +86,8 @@ def parallel_burst(host: str, port: int, sources: Sequence[str], username: str) 
         gate = threading.Barrier(len(clients))
         statuses: list[int] = []
 
-        def attempt(client: Client, token: str) -> None:
+        def attempt(pair: tuple[Client, str]) -> None:
+            client, token = pair
             fields = {"username": username, "password": WRONG_PASSWORD, "csrf_token": token}
             gate.wait()
             try:
@@ -95,11 +96,7 @@ def parallel_burst(host: str, port: int, sources: Sequence[str], username: str) 
                 statuses.append(0)  # a connection error: counted as unexpected
                 log.warning("parallel sign-in attempt failed: %s", exc)
 
-        threads = [threading.Thread(target=attempt, args=pair) for pair in zip(clients, tokens, strict=True)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        in_threads(attempt, zip(clients, tokens, strict=True))
         return statuses
     finally:
         for client in clients:

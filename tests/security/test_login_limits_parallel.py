@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
+from app.bench.load_http import in_threads
 from app.db import Database
 from app.models import Role
 from app.security.rate_limits import ACCOUNT_LIMIT, allowed
@@ -37,16 +38,13 @@ def _parallel_attempts(apps: list[Flask], username: str) -> list[int]:
     gate = threading.Barrier(ATTEMPTS)
     statuses: list[int] = []
 
-    def attempt(client: FlaskClient, token: str) -> None:
+    def attempt(pair: tuple[FlaskClient, str]) -> None:
+        client, token = pair
         gate.wait()
         data = {"username": username, "password": "wrong password 12345", "csrf_token": token}
         statuses.append(client.post("/login", data=data).status_code)
 
-    threads = [threading.Thread(target=attempt, args=pair) for pair in zip(clients, tokens, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(attempt, zip(clients, tokens, strict=True))
     return sorted(statuses)
 
 

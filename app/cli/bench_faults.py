@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -21,9 +22,11 @@ from app.migrate import upgrade
 SHORT_NAMES = {module.rsplit(".", 1)[1]: module for module in SCENARIOS}
 
 
-def run_scenarios(names: list[str], database_url: str, work: Path, *, quick: bool) -> list[Outcome | str]:
-    """Each scenario's outcome, or the reason it was skipped, in registry order."""
-    results: list[Outcome | str] = []
+def run_scenarios(names: list[str], database_url: str, work: Path, *, quick: bool) -> Iterator[Outcome | str]:
+    """Each scenario's outcome (or why it was skipped) as soon as it ends, in registry order.
+
+    A scenario that crashes is a failed scenario with the exception as its reason; the others still run.
+    """
     for name in names:
         module = importlib.import_module(SHORT_NAMES[name])
         folder = work / name
@@ -32,11 +35,13 @@ def run_scenarios(names: list[str], database_url: str, work: Path, *, quick: boo
         try:
             outcome: Outcome = module.run(FaultContext(database_url, folder, quick=quick))
         except ScenarioSkipped as exc:
-            results.append(f"SKIP {module.NAME}: {exc}")
+            yield f"SKIP {module.NAME}: {exc}"
             continue
+        except Exception as exc:  # noqa: BLE001 - reported as this scenario's failure
+            outcome = Outcome(module.NAME)
+            outcome.check("scenario ran to its end", False, f"{type(exc).__name__}: {exc}")
         outcome.note(f"{time.perf_counter() - started:.0f} s")
-        results.append(outcome)
-    return results
+        yield outcome
 
 
 @click.command("faults")
@@ -56,8 +61,9 @@ def command(database_url: str, only: tuple[str, ...], quick: bool) -> None:
         work = Path(folder)
         url = database_url or f"sqlite:///{work / 'faults.db'}"
         upgrade(url)
-        results = run_scenarios(names, url, work, quick=quick)
-    for result in results:
-        click.echo(result if isinstance(result, str) else result.summary())
-    if any(isinstance(r, Outcome) and not r.passed for r in results):
+        failed = 0
+        for result in run_scenarios(names, url, work, quick=quick):
+            click.echo(result if isinstance(result, str) else result.summary())
+            failed += isinstance(result, Outcome) and not result.passed
+    if failed:
         raise SystemExit(1)

@@ -13,10 +13,12 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.config import Settings
 from app.db import Database
@@ -35,6 +37,8 @@ from app.services.inline_suppressions import record_inline_suppressions
 from app.sources import Checkout, prepare_checkout, run_dir
 
 log = logging.getLogger("vigil.execution")
+# Below scans.STALE_AFTER_SECONDS: a landing that waits for the database must not outlive the reaper.
+LAND_RETRY_SECONDS = 60.0
 
 
 def worker_id() -> str:
@@ -145,8 +149,7 @@ def _land(
     cancelled: bool,
 ) -> RunStatus | None:
     try:
-        with database.transaction() as session:
-            return _finish(session, run_id, checkout, result, error, cancelled, utcnow())
+        return _land_retrying(database, run_id, checkout, result, error, cancelled)
     except Exception as exc:  # ingestion failed: the run fails, nothing half-written
         log.exception("landing the scan result failed", extra={"run_id": run_id})
         with database.transaction() as session:
@@ -157,6 +160,34 @@ def _land(
                 session, run, RunStatus.FAILED, error=f"ingestion failed: {type(exc).__name__}: {exc}"
             )
             return RunStatus.FAILED
+
+
+def _land_retrying(
+    database: Database,
+    run_id: int,
+    checkout: Checkout | None,
+    result: Any,
+    error: str | None,
+    cancelled: bool,
+) -> RunStatus | None:
+    """Land the result; while the database is unreachable (a restart, a failover), wait and retry.
+
+    The tool's output is still in memory and nothing was committed, so retrying is safe; giving up at
+    once would throw a good scan away and leave the run "running" until the reaper notices. Retries
+    stop well before the reaper's deadline (no heartbeat is sent meanwhile).
+    """
+    deadline = time.monotonic() + LAND_RETRY_SECONDS
+    delay = 0.5
+    while True:
+        try:
+            with database.transaction() as session:
+                return _finish(session, run_id, checkout, result, error, cancelled, utcnow())
+        except (OperationalError, InterfaceError):
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("database unreachable while landing a scan; retrying", extra={"run_id": run_id})
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def _finish(

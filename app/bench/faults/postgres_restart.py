@@ -110,3 +110,32 @@ def _scenario(context: FaultContext, server: PrivatePostgres, database: Database
             recovered and worker.poll() is None,
             f"{run_state(database, following)}",
         )
+        _outage_while_landing(context, server, database, project.id, outcome)
+
+
+def _outage_while_landing(
+    context: FaultContext, server: PrivatePostgres, database: Database, project_id: int, outcome: Outcome
+) -> None:
+    """PostgreSQL down for several seconds around the moment the scan's result lands."""
+    outage = 4.0 if context.quick else 10.0
+    before = findings_of(database, project_id)
+    folder = context.workdir / "repos" / "pg-restart"
+    sleeper.configure(folder, sleep=1.5, findings=6)
+    run_id = queue_scan(database, project_id)
+    if not wait_for(lambda: run_state(database, run_id)[0] is RunStatus.RUNNING, timeout=60):
+        outcome.check("the worker started the scan before the outage", False)
+        return
+    server.outage_begins()
+    time.sleep(outage)  # the tool finishes meanwhile: the result has nowhere to land
+    server.outage_ends()
+    ended = wait_for(lambda: run_state(database, run_id)[0] in ENDED, timeout=120, interval=0.2)
+    status, error = run_state(database, run_id)
+    outcome.check(
+        f"PostgreSQL down {outage:g} s while the result lands: the run ends, not stuck 'running'",
+        ended,
+        f"{status.value}: {error}",
+    )
+    outcome.note(f"after the {outage:g} s outage the scan {status.value}" + (f" ({error})" if error else ""))
+    after = findings_of(database, project_id)
+    whole = len(after) == 6 if status is RunStatus.SUCCEEDED else after == before
+    outcome.check("still no partial ingestion", whole, f"{len(before)} -> {len(after)} findings")

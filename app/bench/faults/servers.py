@@ -83,6 +83,13 @@ class PrivatePostgres:
         """``pg_ctl restart -m fast``: every connection is cut, as in a database failover."""
         self._ctl("restart", "-m", "fast")
 
+    def outage_begins(self) -> None:
+        """``pg_ctl stop -m fast``: the server is gone until :meth:`outage_ends`."""
+        self._pg("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def outage_ends(self) -> None:
+        self._ctl("start")
+
     def stop(self) -> None:
         self._pg("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 

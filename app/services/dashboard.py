@@ -148,7 +148,8 @@ def compute_figures(session: Session, scope: frozenset[int] | None, window: int,
         categories=categories,
         open_rows=rows,
         open_total=int(grid["count"].sum()) if not grid.empty else 0,
-        overdue=queries.overdue_by_severity(session, scope, now),
+        # Past-due counted as "open minus not yet due" from the grid's open counts (a small range).
+        overdue=queries.overdue_by_severity(session, scope, now, {sev: total for sev, _, total in rows}),
         weekly=[
             (week.isoformat(), (week + timedelta(days=6)).isoformat(), int(new), int(fixed))
             for week, new, fixed in weekly.itertuples(index=False)

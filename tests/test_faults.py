@@ -55,3 +55,14 @@ def test_gunicorn_worker_killed_mid_import_is_respawned_and_loses_nothing(
     database_url: str, tmp_path: Path
 ) -> None:
     run_scenario("web_worker", database_url, tmp_path)
+
+
+def test_vigil_bench_faults_prints_one_line_per_scenario_and_its_verdict() -> None:
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    result = CliRunner().invoke(main, ["bench", "faults", "--quick", "--scenario", "redis_down"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()  # JSON logs of the scenario go to stderr
+    assert len(lines) == 1 and lines[0].startswith("PASS Redis stopped: signed-in user's pages still served")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.ingestion import IngestSummary, ingest
-from app.models import Finding, Project, RunStatus, ScanRun
+from app.models import ExceptionState, Finding, Project, RiskException, Role, RunStatus, ScanRun, User, utcnow
 from app.scanners.base import NormalizedFinding
 
 
@@ -136,3 +136,26 @@ def sarif_report(path: Path, results: list[tuple[str, str, int, str]], tool: str
     }
     path.write_text(json.dumps(document), encoding="utf-8")
     return path
+
+
+def active_exception(
+    session: Session, proj_id: int | None, expires_in: timedelta, **scope: object
+) -> RiskException:
+    """An active exception with the given scope, requested and approved by two fresh users."""
+    requester = User(username=f"req{utcnow().timestamp()}", password_hash="x", role=Role.ANALYST)
+    approver = User(username=f"app{utcnow().timestamp()}", password_hash="x", role=Role.APPROVER)
+    session.add_all([requester, approver])
+    session.flush()
+    exc = RiskException(
+        project_id=proj_id,
+        justification="compensating control in the proxy",
+        owner="team-shop",
+        state=ExceptionState.ACTIVE,
+        requested_by_id=requester.id,
+        decided_by_id=approver.id,
+        expires_at=utcnow() + expires_in,
+        **scope,
+    )
+    session.add(exc)
+    session.flush()
+    return exc

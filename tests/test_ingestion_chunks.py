@@ -20,20 +20,23 @@ from app.ingestion import chunks, ingest
 from app.ingestion.chunks import ScatteredReport
 from app.models import (
     ExceptionScope,
-    ExceptionState,
     Finding,
     FindingDetection,
     FindingStatus,
     FindingStatusHistory,
-    RiskException,
-    Role,
-    User,
-    utcnow,
 )
 from app.scanners.base import NormalizedFinding
 from app.services import imports as import_service
 from app.services.actor import Actor
-from tests.ingestion_helpers import code, dependency, findings_of, project, run, sarif_report
+from tests.ingestion_helpers import (
+    active_exception,
+    code,
+    dependency,
+    findings_of,
+    project,
+    run,
+    sarif_report,
+)
 
 
 def _files(count: int, per_file: int = 1, prefix: str = "src") -> list[NormalizedFinding]:
@@ -88,32 +91,10 @@ def test_closing_across_chunks_fixes_exactly_what_is_missing(session: Session) -
     assert (back.new, back.reopened, back.unchanged, back.fixed) == (0, 3, 7, 0)
 
 
-def _rule_exception(session: Session, proj_id: int, rule: str, glob: str) -> RiskException:
-    stamp = utcnow().timestamp()
-    requester = User(username=f"req{stamp}", password_hash="x", role=Role.ANALYST)
-    approver = User(username=f"app{stamp}", password_hash="x", role=Role.APPROVER)
-    session.add_all([requester, approver])
-    session.flush()
-    exc = RiskException(
-        project_id=proj_id,
-        justification="behind the admin VPN",
-        owner="team-shop",
-        state=ExceptionState.ACTIVE,
-        requested_by_id=requester.id,
-        decided_by_id=approver.id,
-        expires_at=utcnow() + timedelta(days=30),
-        scope=ExceptionScope.RULE,
-        rule_id=rule,
-        path_glob=glob,
-    )
-    session.add(exc)
-    session.flush()
-    return exc
-
-
 def test_exception_applies_to_findings_in_a_later_chunk(session: Session) -> None:
     proj = project(session)
-    exc = _rule_exception(session, proj.id, "py.eval_used", "admin/*")
+    rule = {"scope": ExceptionScope.RULE, "rule_id": "py.eval_used", "path_glob": "admin/*"}
+    exc = active_exception(session, proj.id, timedelta(days=30), **rule)
     report = [*_files(6), *_files(2, prefix="admin")]
     summary = ingest(session, run(session, proj), iter(report), chunk_size=2)
     assert (summary.new, summary.suppressed) == (8, 2)

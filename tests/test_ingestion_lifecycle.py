@@ -13,19 +13,15 @@ from app.ingestion import IngestSummary, ingest
 from app.models import (
     CountSnapshot,
     ExceptionScope,
-    ExceptionState,
     Finding,
     FindingDetection,
     FindingStatus,
     FindingStatusHistory,
-    RiskException,
-    Role,
     RunStatus,
-    User,
     utcnow,
 )
 from app.scanners.base import NormalizedFinding
-from tests.ingestion_helpers import code, count, dependency, findings_of, project, run, scan
+from tests.ingestion_helpers import active_exception, code, count, dependency, findings_of, project, run, scan
 
 
 def test_finding_moved_to_another_line_stays_the_same_finding(session: Session) -> None:
@@ -118,31 +114,9 @@ def test_false_positive_decision_survives_reimports(session: Session) -> None:
     assert findings_of(session, proj)[0].status is FindingStatus.FALSE_POSITIVE
 
 
-def _exception(
-    session: Session, proj_id: int | None, expires_in: timedelta, **scope: object
-) -> RiskException:
-    requester = User(username=f"req{utcnow().timestamp()}", password_hash="x", role=Role.ANALYST)
-    approver = User(username=f"app{utcnow().timestamp()}", password_hash="x", role=Role.APPROVER)
-    session.add_all([requester, approver])
-    session.flush()
-    exc = RiskException(
-        project_id=proj_id,
-        justification="compensating control in the proxy",
-        owner="team-shop",
-        state=ExceptionState.ACTIVE,
-        requested_by_id=requester.id,
-        decided_by_id=approver.id,
-        expires_at=utcnow() + expires_in,
-        **scope,
-    )
-    session.add(exc)
-    session.flush()
-    return exc
-
-
 def test_active_exception_suppresses_and_expired_one_stops(session: Session) -> None:
     proj = project(session)
-    exc = _exception(
+    exc = active_exception(
         session,
         None,
         timedelta(days=2),
@@ -168,7 +142,7 @@ def test_active_exception_suppresses_and_expired_one_stops(session: Session) -> 
 def test_rule_and_path_glob_exception_covers_only_matching_paths(session: Session) -> None:
     proj = project(session)
     rule = {"scope": ExceptionScope.RULE, "rule_id": "py.eval_used", "path_glob": "tests/*"}
-    _exception(session, proj.id, timedelta(days=30), **rule)
+    active_exception(session, proj.id, timedelta(days=30), **rule)
     summary = scan(session, proj, [code(path="tests/test_x.py"), code(path="shop/x.py")])
     assert summary.suppressed == 1
     statuses = {f.path: f.status for f in findings_of(session, proj)}

@@ -3,9 +3,9 @@
 Computing the portfolio figures over a million findings costs tens of milliseconds of database
 work per request; they change only when something is written, and every write that moves them
 (a scan finishing, an import, a triage, an exception decision) appends to the audit log. So the
-newest audit id is a cheap, exact version number (one primary-key lookup): a cached entry is used
-only while it is unchanged, and for at most ``ttl_seconds`` so that the clock-driven parts (SLA
-overdue, the current week) stay fresh.
+newest audit id that is not about sign-ins, sessions or downloads is a cheap, exact version
+number (a few primary-key steps): a cached entry is used only while it is unchanged, and for at
+most ``ttl_seconds`` so that the clock-driven parts (SLA overdue, the current week) stay fresh.
 """
 
 from __future__ import annotations
@@ -24,10 +24,26 @@ from app.models import AuditEvent
 T = TypeVar("T")
 
 
+# Audit events about objects that hold no findings, runs or snapshots: sign-ins, sessions, API
+# keys, refused routes, report downloads and scan-health flags. They are most of the audit log
+# during a working day, and none of them moves a dashboard figure. Any other object type,
+# including one added later, counts as a change.
+UNRELATED_OBJECTS = ("user", "session", "api_key", "route", "report", "scan_health")
+
+
 def data_version(session: Session) -> tuple[str, int]:
-    """Which database, and the newest audit event in it."""
-    newest = session.scalar(select(func.max(AuditEvent.id))) or 0
-    return (session.get_bind().engine.url.render_as_string(hide_password=True), int(newest))
+    """Which database, and the newest audit event in it that may have changed a figure.
+
+    Read newest first by primary key, it stops at the first such event: a handful of rows, or
+    the sign-ins and downloads since the last scan, import or triage.
+    """
+    newest = session.scalar(
+        select(AuditEvent.id)
+        .where(func.coalesce(AuditEvent.object_type, "").not_in(UNRELATED_OBJECTS))
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    return (session.get_bind().engine.url.render_as_string(hide_password=True), int(newest or 0))
 
 
 class FigureCache(Generic[T]):

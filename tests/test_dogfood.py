@@ -1,6 +1,6 @@
 """Vigil scans itself (issue 11 item 4): CI runs the real scan of this repository through Vigil.
 
-The first test is the CI step: every scanner of ``dogfood.toml`` runs over the committed tree through
+The first test is the CI step: every scanner of ``.vigil-dogfood.toml`` runs over the committed tree through
 the normal scan path, the accepted risks go through the four-eyes exception service, and the gate
 must find no open high or critical finding. It runs on SQLite only: it checks Vigil's code, not the
 database backends, which the rest of the suite covers. The other tests drive ``vigil dogfood`` on a

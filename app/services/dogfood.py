@@ -2,7 +2,7 @@
 
 Nothing here is a side channel. The repository becomes an ordinary git project (a clone of the
 committed HEAD, so caches, virtualenvs and uncommitted files never enter the scan) with the
-exclusions of ``dogfood.toml``; each scanner runs as a queued run executed by
+exclusions of ``.vigil-dogfood.toml``; each scanner runs as a queued run executed by
 :func:`app.execution.executor.execute_run`, exactly as a worker would; the file's accepted risks are
 requested by one named user and approved by another through the exception service; and the answer
 is the CI gate's. Re-running on the same database is idempotent: unchanged entries keep their

@@ -17,7 +17,7 @@ from typing import Any
 from app.errors import VigilError
 from app.models import Severity
 
-CONFIG_NAME = "dogfood.toml"
+CONFIG_NAME = ".vigil-dogfood.toml"
 MAX_CONFIG_BYTES = 200_000
 
 
@@ -148,7 +148,7 @@ def parse(text: str, source: str = CONFIG_NAME) -> DogfoodConfig:
 
 
 def load(path: Path) -> DogfoodConfig:
-    """Read and check the file at ``path`` (the repository's ``dogfood.toml``)."""
+    """Read and check the file at ``path`` (the repository's ``.vigil-dogfood.toml``)."""
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
             raise DogfoodConfigError(f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes")

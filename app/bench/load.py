@@ -29,7 +29,13 @@ from sqlalchemy import select, text
 from app.bench.load_client import KINDS, ClientPlan, UserPlan, client_process
 from app.bench.load_http import user_address
 from app.bench.load_limits import LimitCheck, run_limit_checks
-from app.bench.load_server import Gunicorn, clear_limit_counters, scratch_postgres
+from app.bench.load_server import (
+    Gunicorn,
+    clear_limit_counters,
+    cpu_seconds,
+    postgres_backends,
+    scratch_postgres,
+)
 from app.bench.seed import seed
 from app.db import Database
 from app.migrate import upgrade
@@ -93,6 +99,7 @@ class LoadReport:
     error_samples: list[str] = field(default_factory=list)
     reconnects: int = 0
     server_cpu: float = 0.0
+    database_cpu: float = 0.0  # PostgreSQL backends serving the workers (same machine only)
     client_cpu: float = 0.0
     limit_checks: list[LimitCheck] = field(default_factory=list)
     server_problems: list[str] = field(default_factory=list)
@@ -226,11 +233,16 @@ def drive(server: Gunicorn, setup: Setup, options: LoadOptions, report: LoadRepo
         process.start()
     try:
         _collect(messages, processes, "ready", timeout=300 + 5 * options.users)
+        # The workers' pooled connections; one opened during the load counts from its start.
+        db_before = {pid: cpu_seconds([pid]) for pid in postgres_backends(report.database_url)}
         cpu_before, started = server.worker_cpu_seconds(), time.perf_counter()
         start.set()
         results = _collect(messages, processes, "done", timeout=options.seconds + 180)
         report.elapsed = time.perf_counter() - started
         report.server_cpu = server.worker_cpu_seconds() - cpu_before
+        report.database_cpu = sum(
+            cpu_seconds([pid]) - db_before.get(pid, 0.0) for pid in postgres_backends(report.database_url)
+        )
     finally:
         for process in processes:
             process.join(timeout=10)

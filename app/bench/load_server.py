@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from pathlib import Path
 from redis import Redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from app.bench.load_http import Client
 from app.config import ROOT
@@ -77,6 +78,38 @@ def clear_limit_counters(redis_url: str, database_url: str) -> int:
         return int(redis.delete(*keys)) if keys else 0  # type: ignore[arg-type]  # sync client
     finally:
         redis.close()
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """CPU time used so far by these processes, read from /proc (0 for any that is gone or hidden)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def postgres_backends(database_url: str) -> list[int]:
+    """Process ids of the server backends connected to this database (other than the asking one).
+
+    With PostgreSQL on the same machine their CPU time is the database's share of the load.
+    """
+    engine = create_engine(normalize_url(database_url), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            )
+            return [int(row[0]) for row in rows]
+    finally:
+        engine.dispose()
 
 
 def free_port() -> int:
@@ -132,16 +165,8 @@ class Gunicorn:
             probe.close()
 
     def worker_cpu_seconds(self) -> float:
-        """CPU time used so far by the live workers (read from /proc; 0 where unavailable)."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for pid in self.worker_pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-        return total
+        """CPU time used so far by the live workers."""
+        return cpu_seconds(self.worker_pids())
 
     def access_records(self) -> list[AccessRecord]:
         records = []

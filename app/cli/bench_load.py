@@ -39,9 +39,16 @@ def report_lines(report: LoadReport) -> list[str]:
     cores = os.cpu_count() or 1
     lines.append(
         f"CPU during the load: gunicorn workers {report.server_cpu:.1f} s "
-        f"({report.server_cpu / elapsed:.2f} of {cores} cores), client processes {report.client_cpu:.1f} s; "
+        f"({report.server_cpu / elapsed:.2f} of {cores} cores), PostgreSQL backends "
+        f"{report.database_cpu:.1f} s, client processes {report.client_cpu:.1f} s; "
         f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}"
     )
+    if report.requests:
+        per_request = 1000 / report.requests
+        lines.append(
+            f"CPU per request: {report.server_cpu * per_request:.1f} ms in gunicorn + "
+            f"{report.database_cpu * per_request:.1f} ms in PostgreSQL"
+        )
     lines.append(f"idle keep-alive connections re-opened by clients: {report.reconnects}")
     lines += [f"login limit, {check.line()}" for check in report.limit_checks]
     lines += [f"gunicorn log: {line}" for line in report.server_problems[:5]]

@@ -8,54 +8,40 @@ event like a real tool's runner does.
 
 from __future__ import annotations
 
-import json
-import time
-from pathlib import Path
+from typing import Any
 
-from app.scanners.base import NormalizedFinding
+from app.bench.faults.sleeper import SleeperScanner
 from app.scanners.registry import SCANNERS
-from app.scanners.scan import ScanOptions, ScanResult
+from app.scanners.scan import ScanResult
 
 CONFIG = ".fake-scan.json"
 
 
-class FakeScanner:
-    category = "security"
+class FakeScanner(SleeperScanner):
+    """The fault harness's sleeper with the fakes' names, config file and findings, plus failures."""
+
+    config_name = CONFIG
+    tool_version = "fake-1.0"
+    default_findings = 2
 
     def __init__(self, name: str) -> None:
-        self.name = name
+        super().__init__(name)
+        self.formats = {
+            "rule_id": f"{name.upper()}-{{i:03d}}",
+            "tool_rule_id": "F{i}",
+            "title": "fake issue {i}",
+            "path": "mod_{i}.py",
+            "snippet": "x = {i}",
+        }
 
-    def run(self, checkout: Path, options: ScanOptions) -> ScanResult:
-        path = checkout / CONFIG
-        config = json.loads(path.read_text()) if path.exists() else {}
-        deadline = time.monotonic() + float(config.get("sleep", 0))
-        while time.monotonic() < deadline:
-            if options.cancel is not None and options.cancel.is_set():
-                return ScanResult.failure(self.name, "cancelled", cancelled=True)
-            time.sleep(0.05)
+    def finish(self, config: dict[str, Any]) -> ScanResult:
         if config.get("timeout"):
             return ScanResult.failure(self.name, "timed out after 1 s and was killed", timed_out=True)
         if config.get("fail"):
             return ScanResult.failure(
                 self.name, "fake tool crashed", stderr_tail="Traceback: boom", exit_code=2
             )
-        findings = [
-            NormalizedFinding(
-                scanner=self.name,
-                rule_id=f"{self.name.upper()}-{i:03d}",
-                tool_rule_id=f"F{i}",
-                category="security",
-                severity="high",
-                title=f"fake issue {i}",
-                path=f"mod_{i}.py",
-                line=1,
-                snippet=f"x = {i}",
-            )
-            for i in range(int(config.get("findings", 2)))
-        ]
-        return ScanResult.success(
-            self.name, findings, tool_version="fake-1.0", exit_code=1 if findings else 0
-        )
+        return super().finish(config)
 
 
 FAKES = ("fake-a", "fake-b")

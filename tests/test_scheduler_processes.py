@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from rq import SimpleWorker
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from app.bench.faults.scheduler import missed_three_nights
 from app.config import Settings
 from app.db import Database
 from app.execution import rq_queue
@@ -49,19 +50,6 @@ def _runs(database: Database, project_id: int) -> list[tuple[int, str, RunStatus
     return [tuple(row) for row in rows]
 
 
-def _nightly_missed_for_three_days(database: Database, project_id: int) -> None:
-    """A nightly schedule (an hour ago) whose last three fire times were missed: the server was down."""
-    hour = (utcnow().hour - 1) % 24
-    with database.transaction() as session:
-        session.execute(
-            update(Project)
-            .where(Project.id == project_id)
-            .values(
-                schedule_cron=f"0 {hour} * * *", last_scheduled_at=utcnow() - timedelta(days=3, minutes=5)
-            )
-        )
-
-
 def _log_has(path: Path, text: str) -> bool:
     return path.exists() and text in path.read_text(errors="replace")
 
@@ -70,7 +58,7 @@ def test_checklist_40_two_scheduler_processes_run_a_due_job_once_and_standby_tak
     database: Database, make_project, scan_settings: Settings, tmp_path: Path, processes: list
 ) -> None:
     project = make_project()
-    _nightly_missed_for_three_days(database, project.id)
+    missed_three_nights(database, project.id)
     env = vigil_env(scan_settings, VIGIL_MISFIRE_GRACE_SECONDS=str(4 * DAYS))
     logs = [tmp_path / "scheduler-1.log", tmp_path / "scheduler-2.log"]
     for log in logs:
@@ -103,7 +91,7 @@ def test_missed_runs_while_down_execute_exactly_once_after_restart(
     database: Database, make_project, scan_settings: Settings, tmp_path: Path, processes: list
 ) -> None:
     project = make_project(scanners=["fake-a"])
-    _nightly_missed_for_three_days(database, project.id)
+    missed_three_nights(database, project.id)
     env = vigil_env(scan_settings, VIGIL_MISFIRE_GRACE_SECONDS=str(4 * DAYS))
     for attempt in range(2):  # start, stop, start again: the second start finds nothing due
         log = tmp_path / f"scheduler-{attempt}.log"

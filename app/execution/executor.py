@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -148,8 +149,12 @@ def _land(
     error: str | None,
     cancelled: bool,
 ) -> RunStatus | None:
+    def attempt() -> RunStatus | None:
+        with database.transaction() as session:
+            return _finish(session, run_id, checkout, result, error, cancelled, utcnow())
+
     try:
-        return _land_retrying(database, run_id, checkout, result, error, cancelled)
+        return _retry_while_unreachable(attempt, run_id)
     except Exception as exc:  # ingestion failed: the run fails, nothing half-written
         log.exception("landing the scan result failed", extra={"run_id": run_id})
         with database.transaction() as session:
@@ -162,14 +167,7 @@ def _land(
             return RunStatus.FAILED
 
 
-def _land_retrying(
-    database: Database,
-    run_id: int,
-    checkout: Checkout | None,
-    result: Any,
-    error: str | None,
-    cancelled: bool,
-) -> RunStatus | None:
+def _retry_while_unreachable(attempt: Callable[[], RunStatus | None], run_id: int) -> RunStatus | None:
     """Land the result; while the database is unreachable (a restart, a failover), wait and retry.
 
     The tool's output is still in memory and nothing was committed, so retrying is safe; giving up at
@@ -180,8 +178,7 @@ def _land_retrying(
     delay = 0.5
     while True:
         try:
-            with database.transaction() as session:
-                return _finish(session, run_id, checkout, result, error, cancelled, utcnow())
+            return attempt()
         except (OperationalError, InterfaceError):
             if time.monotonic() + delay > deadline:
                 raise

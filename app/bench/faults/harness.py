@@ -104,19 +104,20 @@ def log_has(path: Path, needle: str) -> bool:
     return path.exists() and needle in path.read_text(errors="replace")
 
 
+def _overrides(context: FaultContext, database_url: str | None, redis_url: str) -> dict[str, Any]:
+    return {
+        "env": "test",
+        "database_url": database_url or context.database_url,
+        "instance_path": context.workdir / "instance",
+        "secret_key": SECRET,
+        "work_dir": context.workdir / "work",
+        "redis_url": redis_url,
+    }
+
+
 def settings_for(context: FaultContext, database_url: str | None = None, redis_url: str = "") -> Settings:
     """The same settings :func:`child_env` gives a child, for work done in this process."""
-    return load_settings(
-        {
-            "env": "test",
-            "database_url": database_url or context.database_url,
-            "instance_path": context.workdir / "instance",
-            "secret_key": SECRET,
-            "work_dir": context.workdir / "work",
-            "redis_url": redis_url,
-        },
-        environ={},
-    )
+    return load_settings(_overrides(context, database_url, redis_url), environ={})
 
 
 def make_project(
@@ -213,18 +214,8 @@ def web_app(context: FaultContext, database_url: str | None = None, redis_url: s
     """The real application in this process (its own engine and pool), as a web worker builds it."""
     from app import create_app
 
-    return create_app(
-        {
-            "env": "test",
-            "database_url": database_url or context.database_url,
-            "instance_path": context.workdir / "instance",
-            "secret_key": SECRET,
-            "work_dir": context.workdir / "work",
-            "scheduler_enabled": False,
-            "cookie_secure": False,
-            "redis_url": redis_url,
-        }
-    )
+    overrides = _overrides(context, database_url, redis_url)
+    return create_app({**overrides, "scheduler_enabled": False, "cookie_secure": False})
 
 
 def browser(app: Flask, token: str | None = None) -> FlaskClient:

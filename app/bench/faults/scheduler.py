@@ -38,7 +38,8 @@ def _runs(database: Database, project_id: int) -> list[tuple[RunStatus, RunTrigg
     return [(RunStatus(s), RunTrigger(t), d or {}) for s, t, d in rows]
 
 
-def _missed_three_nights(database: Database, project_id: int) -> None:
+def missed_three_nights(database: Database, project_id: int) -> None:
+    """A nightly schedule (an hour ago) whose last three fire times were missed: no scheduler ran."""
     hour = (utcnow().hour - 1) % 24
     with database.transaction() as session:
         session.execute(
@@ -65,7 +66,7 @@ def run(context: FaultContext) -> Outcome:
 
 def _round(context: FaultContext, database: Database, outcome: Outcome, number: int, delay: float) -> None:
     project = make_project(database, context, f"sched-{number}-{context.workdir.name}"[:100], scheduled=True)
-    _missed_three_nights(database, project.id)
+    missed_three_nights(database, project.id)
     env = child_env(context, VIGIL_MISFIRE_GRACE_SECONDS=str(GRACE_SECONDS))
     logs = [context.workdir / f"scheduler-{number}-{side}.log" for side in ("a", "b")]
     procs: list[subprocess.Popen[bytes]] = [

@@ -4,6 +4,7 @@ Killing a worker "mid-scan" needs a scan that is still running when the signal a
 finish in a time nobody controls, so the fault harness registers this one (in its own process and
 in the ``vigil`` processes it spawns, never in a deployed server). It reads ``.fault-scan.json``
 from the checkout: ``{"sleep": 5, "findings": 3}``, and honours cancellation like a real runner.
+The test suite's fake scanners are the same class with their own names and config file.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from app.scanners.base import NormalizedFinding
 from app.scanners.registry import SCANNERS
@@ -27,32 +29,53 @@ def configure(folder: Path, *, sleep: float = 0.0, findings: int = 3) -> None:
 
 
 class SleeperScanner:
-    name = NAME
+    """Sleeps ``sleep`` seconds (cancellable), then reports ``findings`` numbered findings."""
+
     category = "security"
+    config_name = CONFIG
+    tool_version = "sleeper-1"
+    default_findings = 3
+    # Each finding's text fields, formatted with its number ``i`` (the fingerprint depends on them).
+    formats = {
+        "rule_id": "FAULT-{i:03d}",
+        "tool_rule_id": "FS{i}",
+        "title": "fault scenario finding {i}",
+        "path": "module_{i}.py",
+        "snippet": "value = {i}",
+    }
+
+    def __init__(self, name: str = NAME) -> None:
+        self.name = name
 
     def run(self, checkout: Path, options: ScanOptions) -> ScanResult:
-        path = checkout / CONFIG
+        path = checkout / self.config_name
         config = json.loads(path.read_text()) if path.exists() else {}
         deadline = time.monotonic() + float(config.get("sleep", 0))
         while time.monotonic() < deadline:
             if options.cancel is not None and options.cancel.is_set():
-                return ScanResult.failure(NAME, "cancelled", cancelled=True)
+                return ScanResult.failure(self.name, "cancelled", cancelled=True)
             time.sleep(0.05)
-        findings = [
-            NormalizedFinding(
-                scanner=NAME,
-                rule_id=f"FAULT-{i:03d}",
-                tool_rule_id=f"FS{i}",
-                category="security",
-                severity="high",
-                title=f"fault scenario finding {i}",
-                path=f"module_{i}.py",
-                line=1,
-                snippet=f"value = {i}",
-            )
-            for i in range(int(config.get("findings", 3)))
-        ]
-        return ScanResult.success(NAME, findings, tool_version="sleeper-1", exit_code=1 if findings else 0)
+        return self.finish(config)
+
+    def finish(self, config: dict[str, Any]) -> ScanResult:
+        findings = [self.finding(i) for i in range(int(config.get("findings", self.default_findings)))]
+        return ScanResult.success(
+            self.name, findings, tool_version=self.tool_version, exit_code=1 if findings else 0
+        )
+
+    def finding(self, i: int) -> NormalizedFinding:
+        text = {key: value.format(i=i) for key, value in self.formats.items()}
+        return NormalizedFinding(
+            scanner=self.name,
+            rule_id=text["rule_id"],
+            tool_rule_id=text["tool_rule_id"],
+            category="security",
+            severity="high",
+            title=text["title"],
+            path=text["path"],
+            line=1,
+            snippet=text["snippet"],
+        )
 
 
 def register() -> bool:

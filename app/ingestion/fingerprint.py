@@ -149,23 +149,33 @@ def fingerprints(findings: Sequence[NormalizedFinding], checkout: Path | None = 
     at the same line and column with the same key are one result reported twice.
     """
     source = SourceReader(checkout)
-    keyed: list[tuple[tuple[str, ...], NormalizedFinding, tuple[int, int, str] | None]] = []
-    positions: dict[tuple[str, tuple[str, ...]], set[tuple[int, int, str]]] = {}
+    Spots = set[tuple[int, int, str]]
+    keyed: list[tuple[tuple[str, ...], NormalizedFinding, tuple[int, int, str] | None, Spots | None]] = []
+    groups: dict[tuple[str, tuple[str, ...]], Spots] = {}
     for finding in findings:
         key = base_key(finding, source)
-        position = None
+        position = spots = None
         if key[0] == "code":
             position = _position(key, finding)
-            positions.setdefault((finding.scanner, key), set()).add(position)
-        keyed.append((key, finding, position))
-    order = {
-        group: {pos: i for i, pos in enumerate(sorted(spots))} if len(spots) > 1 else {next(iter(spots)): 0}
-        for group, spots in positions.items()
-    }
+            group = (finding.scanner, key)
+            spots = groups.get(group)
+            if spots is None:
+                groups[group] = spots = {position}
+            else:
+                spots.add(position)
+        keyed.append((key, finding, position, spots))
+    # Ranks only for the rare groups with several positions; a lone occurrence is index 0.
+    ranks: dict[int, dict[tuple[int, int, str], int]] = {}
     result: dict[str, Identified] = {}
-    for key, finding, position in keyed:
-        if position is not None:
-            fingerprint = _digest(*key, str(order[(finding.scanner, key)][position]))
+    for key, finding, position, spots in keyed:
+        if spots is not None:
+            index = 0
+            if len(spots) > 1:
+                rank = ranks.get(id(spots))
+                if rank is None:
+                    rank = ranks[id(spots)] = {pos: i for i, pos in enumerate(sorted(spots))}
+                index = rank[position]  # type: ignore[index]
+            fingerprint = _digest(*key, str(index))
         else:
             fingerprint = _digest(*key)
         item = result.get(fingerprint)

@@ -10,7 +10,9 @@ memory stays bounded by the chunk, not the report. What the run saw is marked in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -93,9 +95,17 @@ class Ingestion:
         self._sla: dict[str, datetime | None] = {}
 
     def feed(self, findings: Iterable[NormalizedFinding]) -> None:
-        """Ingest ``findings`` chunk by chunk (a one-shot iterator is never held whole)."""
-        for items in chunks.chunked(findings, self.checkout, self.chunk_size):
-            self._chunk(items)
+        """Ingest ``findings`` chunk by chunk (a one-shot iterator is never held whole).
+
+        The cyclic garbage collector is paused while a chunk is built and written, and run on the
+        young generations between chunks: a chunk allocates tens of thousands of objects without
+        cycles, and the collections they triggered cost two thirds of fingerprinting's time.
+        """
+        with _collector_paused():
+            for items in chunks.chunked(findings, self.checkout, self.chunk_size):
+                self._chunk(items)
+                del items
+                gc.collect(1)
 
     def finish(self, actor: Actor | None = None) -> IngestSummary:
         """Close what a complete run no longer reports, snapshot the day, count, audit."""
@@ -290,6 +300,17 @@ def ingest(
     job = Ingestion(session, scan_run, checkout=checkout, now=now, chunk_size=chunk_size)
     job.feed(findings)
     return job.finish(actor)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _reason(exc_id: int | None) -> str:

@@ -53,7 +53,9 @@ def missed_three_nights(database: Database, project_id: int) -> None:
 
 def run(context: FaultContext) -> Outcome:
     outcome = Outcome(NAME)
-    delays = (0.0,) if context.quick else (0.0, 0.05, 0.1, 0.2, 0.4)
+    # A delay after taking the lock (the kill lands before the run is queued), or None: the kill
+    # lands the instant the queued run is committed, before the scheduler moves on.
+    delays: tuple[float | None, ...] = (0.0, None) if context.quick else (0.0, 0.2, 0.5, 1.0, None, None)
     database = Database(context.database_url)
     try:
         with sleeper.registered():
@@ -64,7 +66,9 @@ def run(context: FaultContext) -> Outcome:
     return outcome
 
 
-def _round(context: FaultContext, database: Database, outcome: Outcome, number: int, delay: float) -> None:
+def _round(
+    context: FaultContext, database: Database, outcome: Outcome, number: int, delay: float | None
+) -> None:
     project = make_project(database, context, f"sched-{number}-{context.workdir.name}"[:100], scheduled=True)
     missed_three_nights(database, project.id)
     env = child_env(context, VIGIL_MISFIRE_GRACE_SECONDS=str(GRACE_SECONDS))
@@ -72,7 +76,8 @@ def _round(context: FaultContext, database: Database, outcome: Outcome, number: 
     procs: list[subprocess.Popen[bytes]] = [
         spawn_vigil(["scheduler", "--poll-seconds", "0.5"], env, log) for log in logs
     ]
-    label = f"round {number + 1} (kill {delay:.2f} s after taking the lock)"
+    moment = "as the run commits" if delay is None else f"{delay:.1f} s after the lock"
+    label = f"r{number + 1} kill {moment}"
     with reaped(procs):
         if not outcome.check(
             f"{label}: a scheduler took the lock",
@@ -80,7 +85,10 @@ def _round(context: FaultContext, database: Database, outcome: Outcome, number: 
         ):
             return
         first = next(i for i, log in enumerate(logs) if log_has(log, ACQUIRED))
-        time.sleep(delay)
+        if delay is None:
+            wait_for(lambda: bool(_runs(database, project.id)), timeout=60, interval=0.002)
+        else:
+            time.sleep(delay)
         code = kill_9(procs[first])
         outcome.check(f"{label}: kill -9", code == -signal.SIGKILL, f"exit {code}")
         committed = "had" if _runs(database, project.id) else "had not"

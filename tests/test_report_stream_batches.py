@@ -17,7 +17,12 @@ from hypothesis import strategies as st
 
 from app.scanners.base import ReportError
 from app.scanners.importers import sarif_events
-from app.scanners.importers.json_batches import count_keys, decode_elements, has_exotic_numbers
+from app.scanners.importers.json_batches import (
+    count_keys,
+    decode_document,
+    decode_elements,
+    has_exotic_numbers,
+)
 from app.scanners.importers.loader import iter_report, parse_report
 
 RULES = [{"id": "R1", "defaultConfiguration": {"level": "error"}}, {"id": "R2"}]
@@ -40,7 +45,7 @@ def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
     with monkeypatch.context() as patch:
         patch.setattr(sarif_events, "_SLICE", 300)
         fast = _outcome(path)
-        patch.setattr(sarif_events, "decode_elements", lambda _data: None)
+        patch.setattr(sarif_events, "decode_elements", lambda _data, _depth: None)
         exact = _outcome(path)
     return fast, exact
 
@@ -191,6 +196,19 @@ def test_exotic_numbers_are_told_from_digits_in_strings() -> None:
 
 
 def test_decode_elements_refuses_what_it_cannot_take_exactly() -> None:
-    assert decode_elements(b'{"a": 1}, {"b": [2]}') == [{"a": 1}, {"b": [2]}]
-    assert decode_elements(b'{"a": 1, "a": 2}') is None
-    assert decode_elements(b'{"a": 1}, {"b": ') is None
+    assert decode_elements(b'{"a": 1}, {"b": [2]}', 200) == [{"a": 1}, {"b": [2]}]
+    assert decode_elements(b'{"a": 1, "a": 2}', 200) is None
+    assert decode_elements(b'{"a": 1}, {"b": ', 200) is None
+    assert decode_elements(b"[[[[]]]]", 4) is not None and decode_elements(b"[[[[[]]]]]", 4) is None
+    # bytes that close the added brackets and open new ones are not a slice of elements
+    assert decode_elements(b'{"a": 1}]], [[{"b": 2}', 200) is None
+    assert decode_document(b"1, 2", 200) is None and decode_document(b"  ", 200) is None
+    assert decode_document(b' {"a": [1]} ', 200) == ({"a": [1]},)
+
+
+def test_a_results_array_closed_early_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bytes skipped by ijson must still form the array they claim to: here they do not."""
+    path = tmp_path / "closed.sarif"
+    path.write_text('{"runs":[{"tool":{},"results":[{"ruleId":"a"}]],[[{"ruleId":"b"}]}]}')
+    fast, exact = _both_ways(path, monkeypatch)
+    assert isinstance(fast, str) and isinstance(exact, str) and "not valid JSON" in fast

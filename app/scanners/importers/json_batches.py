@@ -10,7 +10,11 @@ only accepted when none of them can matter:
 - integers beyond 64 bits (orjson makes them floats) and exponents of three digits or more: the
   slice is refused when its bytes hold a number like that;
 - nesting (orjson allows 1,024 levels): the slice is wrapped in enough extra arrays that orjson's own
-  limit falls exactly on :data:`LIMITS.max_depth` for the elements.
+  limit falls exactly on the caller's limit for the elements.
+
+:func:`decode_document` applies the same checks to a whole document, which is how
+:func:`~app.scanners.importers.safe_load.loads_json` reads every JSON report before falling back to
+the careful (and several times slower) standard-library decoder.
 
 A refused or undecodable slice returns ``None`` and the caller decodes it the exact way, which also
 produces the precise error message. Slices are cut after an element's closing brace; a wrong guess
@@ -26,8 +30,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-
-from app.scanners.importers.safe_load import LIMITS
 
 WHITESPACE = b" \t\r\n"
 # Digits all become "0" and "E" becomes "e"; signs are dropped, so "-1E+400" reads "00e000".
@@ -66,12 +68,9 @@ def _orjson_accepts_depth(depth: int) -> bool:
 
 
 @functools.cache
-def _padding() -> int | None:
-    """Extra arrays around a slice so orjson refuses exactly what nests deeper than the limit.
-
-    orjson's own limit (1,024 levels today) is measured rather than assumed, so a release that
-    changes it changes the padding with it; ``None`` when orjson cannot enforce our limit at all.
-    """
+def _orjson_depth() -> int | None:
+    """The deepest nesting orjson accepts (1,024 levels today), measured rather than assumed so a
+    release that changes it changes the padding with it; None if it seems to have no limit."""
     low, high = 1, 1 << 16
     if not _orjson_accepts_depth(low) or _orjson_accepts_depth(high):
         return None
@@ -81,8 +80,7 @@ def _padding() -> int | None:
             low = middle
         else:
             high = middle
-    padding = low - 1 - LIMITS.max_depth  # the slice's own array is one level more
-    return padding if padding >= 0 else None
+    return low
 
 
 def count_keys(data: bytes) -> int:
@@ -126,22 +124,45 @@ def has_exotic_numbers(data: bytes) -> bool:
     return False
 
 
-def decode_elements(data: bytes) -> list[Any] | None:
-    """The elements of ``data`` (``e1, e2, ...`` without brackets), or None if they need the exact
-    decoder: invalid or unusual JSON, a duplicate key, an unusual number, too deep a nesting."""
-    padding = _padding()
-    if padding is None or has_exotic_numbers(data):
+def _checked_loads(data: bytes, wrap: int, unwrap: int) -> tuple[Any] | None:
+    """``(value,)`` of ``data`` wrapped in ``wrap`` arrays, ``unwrap`` of them taken off again; None
+    when orjson refuses it or could read it differently from the exact decoder."""
+    if has_exotic_numbers(data):
         return None
     try:
         with gc_paused():
-            decoded = orjson.loads(b"[" * (padding + 1) + data + b"]" * (padding + 1))
-        for _ in range(padding):
+            decoded = orjson.loads(b"[" * wrap + data + b"]" * wrap)
+        for _ in range(unwrap):
+            # one element per level, or ``data`` closed some of the added brackets ("1]], [[2")
+            if type(decoded) is not list or len(decoded) != 1:
+                return None
             decoded = decoded[0]
         if count_keys(data.translate(None, WHITESPACE)) != count_keys(orjson.dumps(decoded)):
             return None
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):
         return None
-    return decoded if isinstance(decoded, list) else None
+    return (decoded,)
+
+
+def decode_elements(data: bytes, max_depth: int) -> list[Any] | None:
+    """The elements of ``data`` (``e1, e2, ...`` without brackets), or None if they need the exact
+    decoder: invalid or unusual JSON, a duplicate key, an unusual number, an element nesting deeper
+    than ``max_depth`` levels (the element itself being the first)."""
+    limit = _orjson_depth()
+    if limit is None or limit - 1 - max_depth < 0:
+        return None
+    padding = limit - 1 - max_depth  # the slice's own array is one more level
+    found = _checked_loads(data, padding + 1, padding)
+    return found[0] if found is not None and isinstance(found[0], list) else None
+
+
+def decode_document(data: bytes, max_depth: int) -> tuple[Any] | None:
+    """``(document,)`` of UTF-8 JSON text, or None if it needs the exact decoder (same refusals as
+    :func:`decode_elements`, the document itself being the first level)."""
+    limit = _orjson_depth()
+    if limit is None or limit - max_depth < 0:
+        return None
+    return _checked_loads(data, limit - max_depth, limit - max_depth)
 
 
 def _balance(data: bytes, start: int, end: int) -> int:

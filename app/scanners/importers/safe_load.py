@@ -22,6 +22,7 @@ from defusedxml.ElementTree import ParseError
 from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from app.scanners.base import ReportError
+from app.scanners.importers.json_batches import decode_document
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 
@@ -35,6 +36,9 @@ class JsonLimits:
 
 
 LIMITS = JsonLimits()
+# json_batches leaves numbers of 19 digits or more to the careful decoder; its float tokens stay
+# within 2 x 32 characters, so any limit from 32 digits up treats them alike.
+_FAST_MIN_INT_DIGITS = 32
 
 
 def check_size(path: Path, fmt: str, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
@@ -138,7 +142,16 @@ def _depth_exceeds(document: Any, limit: int) -> bool:
 
 
 def loads_json(data: bytes | str, fmt: str, limits: JsonLimits = LIMITS) -> Any:
-    """Decode a JSON document under :class:`JsonLimits`; any refusal is a one-line ReportError."""
+    """Decode a JSON document under :class:`JsonLimits`; any refusal is a one-line ReportError.
+
+    orjson reads it first when it can only agree with the careful decoder below (see
+    :mod:`json_batches`); anything else, including every refusal and its message, is the careful
+    decoder's.
+    """
+    if isinstance(data, bytes) and limits.max_int_digits >= _FAST_MIN_INT_DIGITS:
+        fast = decode_document(data[3:] if data.startswith(b"\xef\xbb\xbf") else data, limits.max_depth)
+        if fast is not None:
+            return fast[0]
     text = _decode_text(data, fmt) if isinstance(data, bytes) else data
     if not text.strip():
         raise ReportError(fmt, "report is empty")

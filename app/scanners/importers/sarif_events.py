@@ -20,6 +20,7 @@ import ijson
 
 from app.scanners.base import ReportError
 from app.scanners.importers.json_batches import WHITESPACE, decode_elements, exact_cut, quick_cut
+from app.scanners.importers.safe_load import LIMITS
 from app.scanners.importers.sarif_rules import FORMAT
 
 BATCH = "results_batch"
@@ -28,7 +29,7 @@ _RESULTS_KEY = re.compile(rb'"results"[ \t\r\n]{0,64}:[ \t\r\n]{0,64}\[')
 _KEY_EVENT = ("runs.item", "map_key", "results")
 _TAIL = 160  # longer than any match of _RESULTS_KEY: kept back until more of the file is read
 _BLOCK = 1 << 20
-_SLICE = 1 << 20
+_SLICE = 1 << 18
 _MAX_DIGIT_RUN = 1000
 _DIGITS = b"0123456789"
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
@@ -189,13 +190,14 @@ class _Splicer:
             end = min(len(self.buffer), self.pos + size)
             guess = quick_cut(self.buffer, self.pos, end)
             if guess is not None:
-                decoded = decode_elements(self.buffer[self.pos : guess + 1])
+                decoded = decode_elements(self.buffer[self.pos : guess + 1], LIMITS.max_depth)
                 if decoded is not None:
                     return guess, decoded
             cut = exact_cut(self.buffer, self.pos, end)
             if cut is not None:
-                retry = cut != guess
-                return cut, decode_elements(self.buffer[self.pos : cut + 1]) if retry else None
+                if cut == guess:  # orjson already refused exactly this slice
+                    return cut, None
+                return cut, decode_elements(self.buffer[self.pos : cut + 1], LIMITS.max_depth)
             if end == len(self.buffer) and self.eof:
                 return None
             size *= 2  # one result larger than the slice: look further

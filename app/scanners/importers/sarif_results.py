@@ -118,6 +118,13 @@ def _fingerprint(result: Mapping[str, Any]) -> str | None:
         prints = result.get(key)
         if not isinstance(prints, Mapping) or not prints:
             continue
+        if type(prints) is dict and len(prints) == 1:  # the usual case: one string
+            (only,) = prints.values()
+            if type(only) is str:
+                single = only[:500].strip()
+                if single:
+                    return single
+                continue
         values: dict[str, str] = {}
         for name, value in prints.items():
             if isinstance(value, Mapping):  # some producers nest {"value": "..."}
@@ -175,6 +182,8 @@ def _locations(
 
 
 def _line(value: Any) -> int | None:
+    if value is None:
+        return None
     if type(value) is int and 0 < value <= MAX_LINE:
         return value
     return pos_int(value)

@@ -5,8 +5,8 @@ orjson); only ``runs[].tool``, ``runs[].artifacts``, ``runs[].invocations`` and 
 ``results[]`` at a time are built into Python objects, so memory stays proportional to the slice
 and the largest single result, not to the report. The builder below refuses duplicate keys,
 oversized integers and excessive nesting just as the whole-document decoder does (the orjson slices
-are held to the same rules, see :mod:`json_batches`). When a producer writes ``results`` before ``tool`` (legal, rare), a first pass collects each
-run's tool and a second pass streams the results.
+are held to the same rules, see :mod:`json_batches`). When a producer writes ``results`` before
+``tool`` (legal, rare), a first pass collects each run's tool and a second pass streams the results.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ def test_bench_web_runs_and_reports_every_measurement(tmp_path: Path) -> None:
         "dashboard 30 days, recomputed (admin, all)",
         "dashboard 365 days, recomputed (admin, all)",
         "dashboard 30 days, cached figures (admin, all)",
+        "dashboard 30 days, after a triage (admin, all)",
         "dashboard 30 days, recomputed (analyst, 5 projects)",
         "scan health fragment",
     ):

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.orm import Session
 
-from app.services import audit
+from app.models import ActorType, Role, utcnow
+from app.services import audit, findings
+from app.services import dashboard as dashboard_service
 from app.services.actor import Actor
 from app.services.figure_cache import data_version
+from tests.finding_helpers import add_finding, add_project
 
 
 def test_sign_ins_and_downloads_keep_the_version_scans_and_unknown_objects_move_it(
@@ -31,3 +36,32 @@ def test_sign_ins_and_downloads_keep_the_version_scans_and_unknown_objects_move_
         after = data_version(session)
         assert after != before, object_type
         before = after
+
+
+def test_a_triage_recounts_open_findings_but_keeps_the_history(session: Session) -> None:
+    project = add_project(session)
+    now = utcnow()
+    first = add_finding(session, project, first_seen=now - timedelta(days=3))
+    add_finding(session, project, first_seen=now - timedelta(days=2))
+    session.commit()
+    admin = Actor(type=ActorType.USER, id=None, label="admin", role=Role.ADMIN)
+    dashboard_service.clear_caches()
+
+    def view() -> dashboard_service.Dashboard:
+        data = dashboard_service.portfolio(session, admin, 30)
+        session.commit()
+        return data
+
+    assert view().cached_parts == (False, False)
+    assert view().cached_parts == (True, True)
+    findings.triage(session, Actor.system("test"), [first.id], "false_positive", "duplicate")
+    session.commit()
+    after_triage = view()
+    assert after_triage.cached_parts == (False, True) and after_triage.open_total == 1
+    new_week = after_triage.weekly[-1][2]
+    audit.record(session, Actor.system("test"), "scan_ingest", object_type="scan_run", object_id="1")
+    add_finding(session, project, first_seen=now)  # what an import writes, with its audit event
+    session.commit()
+    after_import = view()
+    assert after_import.cached_parts == (False, False)
+    assert after_import.open_total == 2 and after_import.weekly[-1][2] == new_week + 1

@@ -39,6 +39,8 @@ class Dashboard:
     scope: frozenset[int] | None
     figures: Figures
     cached: bool
+    # (open counts, history): which parts came from the cache.
+    cached_parts: tuple[bool, bool]
     expiring: list[tuple[RiskException, str]]
     failed_runs: list[tuple[ScanRun, str]]
     failed_total: int
@@ -132,24 +134,64 @@ class Figures:
     computed_at: datetime
 
 
-FIGURES: FigureCache[Figures] = FigureCache(ttl_seconds=60.0)
+@dataclass(frozen=True)
+class OpenFigures:
+    """Open findings now: they move with every triage, exception decision and import."""
+
+    categories: list[str]
+    open_rows: list[tuple[str, list[int], int]]
+    open_total: int
+    overdue: dict[str, int]
 
 
-def compute_figures(session: Session, scope: frozenset[int] | None, window: int, now: datetime) -> Figures:
+@dataclass(frozen=True)
+class HistoryFigures:
+    """When findings appeared and were fixed, and the daily snapshots: only scans and imports move
+    these (a triage or an exception changes a status, never ``first_seen``, ``fixed_at`` or a
+    snapshot), so a day of triage does not recount them."""
+
+    weekly: list[tuple[str, str, int, int]]
+    fix_rows: list[trends.FixSummary]
+    fix_overall: float | None
+    fix_since: date
+    by_severity: trends.Trend
+    by_scanner: trends.Trend
+
+
+OPEN: FigureCache[OpenFigures] = FigureCache(ttl_seconds=60.0)
+HISTORY: FigureCache[HistoryFigures] = FigureCache(ttl_seconds=60.0)
+# Audit objects whose events change statuses only: they leave HistoryFigures as they are.
+STATUS_ONLY_OBJECTS = ("finding", "exception")
+
+
+def clear_caches() -> None:
+    """Forget every cached figure (the benchmark's "recomputed from scratch")."""
+    OPEN.clear()
+    HISTORY.clear()
+
+
+def compute_open(session: Session, scope: frozenset[int] | None, now: datetime) -> OpenFigures:
     grid = queries.open_by_severity_category(session, scope)
     categories, rows = trends.severity_category_table(grid)
+    return OpenFigures(
+        categories=categories,
+        open_rows=rows,
+        open_total=int(grid["count"].sum()) if not grid.empty else 0,
+        # Past-due counted as "open minus not yet due" from the grid's open counts (a small range).
+        overdue=queries.overdue_by_severity(session, scope, now, {sev: total for sev, _, total in rows}),
+    )
+
+
+def compute_history(
+    session: Session, scope: frozenset[int] | None, window: int, now: datetime
+) -> HistoryFigures:
     weekly = queries.new_and_fixed_per_week(session, scope, now, WEEKS)
     # From the start of a day, so the count matches the findings list's day-based filter exactly.
     fix_since = datetime.combine((now - timedelta(days=MTTR_WINDOW_DAYS)).date(), time.min, tzinfo=UTC)
     fix_rows, fix_overall = trends.mean_time_to_fix(queries.fix_times(session, scope, fix_since))
     days = trends.sample_days(window, now.date())
     series = queries.snapshot_series(session, scope, days)
-    return Figures(
-        categories=categories,
-        open_rows=rows,
-        open_total=int(grid["count"].sum()) if not grid.empty else 0,
-        # Past-due counted as "open minus not yet due" from the grid's open counts (a small range).
-        overdue=queries.overdue_by_severity(session, scope, now, {sev: total for sev, _, total in rows}),
+    return HistoryFigures(
         weekly=[
             (week.isoformat(), (week + timedelta(days=6)).isoformat(), int(new), int(fixed))
             for week, new, fixed in weekly.itertuples(index=False)
@@ -159,8 +201,16 @@ def compute_figures(session: Session, scope: frozenset[int] | None, window: int,
         fix_since=fix_since.date(),
         by_severity=trends.trend(series, days, "severity", trends.SEVERITY_ORDER),
         by_scanner=trends.trend(series, days, "scanner", SCANNER_ORDER),
-        computed_at=now,
     )
+
+
+def _combine(open_figures: OpenFigures, history: HistoryFigures, now: datetime) -> Figures:
+    return Figures(**vars(open_figures), **vars(history), computed_at=now)
+
+
+def compute_figures(session: Session, scope: frozenset[int] | None, window: int, now: datetime) -> Figures:
+    """Every figure from the database, no cache."""
+    return _combine(compute_open(session, scope, now), compute_history(session, scope, window, now), now)
 
 
 def portfolio(
@@ -169,26 +219,37 @@ def portfolio(
     window: int = 30,
     now: datetime | None = None,
     *,
-    cache: FigureCache[Figures] | None = FIGURES,
+    cache: bool = True,
 ) -> Dashboard:
-    """The dashboard for the actor's projects; figures come from the cache while nothing changed."""
+    """The dashboard for the actor's projects; figures come from the caches while nothing changed.
+
+    Open counts and history are cached apart, each with its own version: after a triage only the
+    open counts are counted again.
+    """
     require(actor, "dashboard.view")
     if window not in trends.WINDOWS:
         raise DashboardError(f"'days' must be one of {', '.join(map(str, trends.WINDOWS))}")
     now = now or utcnow()
     scope = actor.project_ids
-    if cache is None:
-        figures, cached = compute_figures(session, scope, window, now), False
+    if not cache:
+        figures, cached = compute_figures(session, scope, window, now), (False, False)
     else:
-        figures, cached = cache.get_or_compute(
-            (scope, window), data_version(session), lambda: compute_figures(session, scope, window, now)
+        open_figures, open_cached = OPEN.get_or_compute(
+            scope, data_version(session), lambda: compute_open(session, scope, now)
         )
+        history, history_cached = HISTORY.get_or_compute(
+            (scope, window),
+            data_version(session, status_only=STATUS_ONLY_OBJECTS),
+            lambda: compute_history(session, scope, window, now),
+        )
+        figures, cached = _combine(open_figures, history, now), (open_cached, history_cached)
     failed, failed_total = recent_failures(session, scope, now)
     return Dashboard(
         window=window,
         scope=scope,
         figures=figures,
-        cached=cached,
+        cached=all(cached),
+        cached_parts=cached,
         expiring=expiring_exceptions(session, scope, now),
         failed_runs=failed,
         failed_total=failed_total,

@@ -31,15 +31,16 @@ T = TypeVar("T")
 UNRELATED_OBJECTS = ("user", "session", "api_key", "route", "report", "scan_health")
 
 
-def data_version(session: Session) -> tuple[str, int]:
+def data_version(session: Session, status_only: tuple[str, ...] = ()) -> tuple[str, int]:
     """Which database, and the newest audit event in it that may have changed a figure.
 
     Read newest first by primary key, it stops at the first such event: a handful of rows, or
-    the sign-ins and downloads since the last scan, import or triage.
+    the sign-ins and downloads since the last scan, import or triage. Figures that no status
+    change can move pass the object types of status changes as ``status_only``.
     """
     newest = session.scalar(
         select(AuditEvent.id)
-        .where(func.coalesce(AuditEvent.object_type, "").not_in(UNRELATED_OBJECTS))
+        .where(func.coalesce(AuditEvent.object_type, "").not_in(UNRELATED_OBJECTS + status_only))
         .order_by(AuditEvent.id.desc())
         .limit(1)
     )

@@ -191,7 +191,9 @@ def test_key_counting_sees_through_escapes() -> None:
 def test_exotic_numbers_are_told_from_digits_in_strings() -> None:
     assert has_exotic_numbers(b'{"a": 12345678901234567890}')
     assert has_exotic_numbers(b'{"a": [1, -2.5E+400]}')
-    assert has_exotic_numbers(b'{"a": 0.1234567890123456789012}')
+    assert has_exotic_numbers(b'{"a": 0.' + b"1" * 60 + b"}")
+    assert has_exotic_numbers(b'{"a": [1, 12345678901234567890.5]}') is False  # a float, read alike
+    assert not has_exotic_numbers(b'{"mean": 0.0000000000000000000, "x": 1.12345678901234567890123}')
     assert not has_exotic_numbers(b'{"a": "12345678901234567890", "b": "ab3e123", "c": 1.5e30}')
 
 

@@ -36,6 +36,7 @@ WHITESPACE = b" \t\r\n"
 _NUMBER_SHAPES = (bytes.maketrans(b"123456789E", b"000000000e"), b"+-")
 _LONG_NUMBER = b"0" * 19  # 19 digits may already be past 2**63; orjson turns those into floats
 _BIG_EXPONENT = b"0e000"  # three exponent digits: past the float range, or below it
+_LONG_FLOAT_RUN = 60  # two runs under this, a sign and a 2-digit exponent stay within 128 characters
 _NUMBER_START = b":,["
 
 
@@ -99,28 +100,42 @@ def count_keys(data: bytes) -> int:
         needle = b"\\" + needle
 
 
-def _is_number(shapes: bytes, first: int) -> bool:
-    """Whether the digit at ``first`` in :data:`_NUMBER_SHAPES` text starts or continues a number
-    token (it follows ``:``, ``,`` or ``[`` through digits, a dot and blanks) rather than a string."""
-    before = first - 1
+def _number_kind(shapes: bytes, first: int, end: int) -> str:
+    """What the digit run ``shapes[first:end]`` (in :data:`_NUMBER_SHAPES` text) belongs to: ``"int"``
+    or ``"float"`` when it is part of a number token (which follows ``:``, ``,`` or ``[`` through
+    digits, a dot and blanks), ``""`` when it sits in a string."""
+    before, dotted = first - 1, False
     while before >= 0 and shapes[before] in b"0.":
+        dotted = dotted or shapes[before] == 0x2E
         before -= 1
     while before >= 0 and shapes[before] in WHITESPACE:
         before -= 1
-    return before < 0 or shapes[before] in _NUMBER_START
+    if before >= 0 and shapes[before] not in _NUMBER_START:
+        return ""
+    return "float" if dotted or (end < len(shapes) and shapes[end] in b".e") else "int"
 
 
 def has_exotic_numbers(data: bytes) -> bool:
-    """Whether ``data`` may hold a number orjson reads differently from the exact decoder: an
-    integer of 19 digits or more, or an exponent of three digits. Digit runs inside strings (hashes,
+    """Whether ``data`` may hold a number orjson reads differently from the exact decoders: an integer
+    of 19 digits or more (orjson makes it a float), a float written with a run of 60 digits (the
+    careful decoder refuses number tokens over 128 characters) or an exponent of three digits
+    (outside the float range, or refused by the streaming reader). Digit runs inside strings (hashes,
     ids) are told apart by what precedes them; a false alarm only costs speed."""
     shapes = data.translate(*_NUMBER_SHAPES)
-    for needle in (_LONG_NUMBER, _BIG_EXPONENT):
-        found = shapes.find(needle)
-        while found != -1:
-            if _is_number(shapes, found):
-                return True
-            found = shapes.find(needle, found + len(needle))
+    found = shapes.find(_BIG_EXPONENT)
+    while found != -1:
+        if _number_kind(shapes, found, found + 1):
+            return True
+        found = shapes.find(_BIG_EXPONENT, found + len(_BIG_EXPONENT))
+    found = shapes.find(_LONG_NUMBER)
+    while found != -1:
+        end = found + len(_LONG_NUMBER)
+        while end < len(shapes) and shapes[end] == 0x30:
+            end += 1
+        kind = _number_kind(shapes, found, end)
+        if kind == "int" or (kind == "float" and end - found >= _LONG_FLOAT_RUN):
+            return True
+        found = shapes.find(_LONG_NUMBER, end)
     return False
 
 

@@ -150,7 +150,7 @@ def prepare(database_url: str, options: LoadOptions, run_tag: str) -> Setup:
     database = Database(database_url)
     try:
         summary = seed(database, projects=options.projects, findings=options.findings, days=options.days)
-        with database.engine.connect() as conn:
+        with database.engine.begin() as conn:  # committed: a rolled-back ANALYZE leaves no statistics
             conn.execute(text("ANALYZE"))
         actor = Actor.cli("bench")
         users: list[UserPlan] = []

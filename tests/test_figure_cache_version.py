@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -65,3 +65,17 @@ def test_a_triage_recounts_open_findings_but_keeps_the_history(session: Session)
     after_import = view()
     assert after_import.cached_parts == (False, False)
     assert after_import.open_total == 2 and after_import.weekly[-1][2] == new_week + 1
+
+
+def test_past_due_moves_with_the_clock_while_the_counts_stay_cached(session: Session) -> None:
+    project = add_project(session)
+    now = datetime.combine(utcnow().date(), time(6, 0), tzinfo=UTC)  # both views on one day
+    add_finding(session, project, severity="high", sla_due_at=now + timedelta(hours=2))
+    add_finding(session, project, severity="high", sla_due_at=now - timedelta(days=1))
+    session.commit()
+    admin = Actor(type=ActorType.USER, id=None, label="admin", role=Role.ADMIN)
+    dashboard_service.clear_caches()
+    first = dashboard_service.portfolio(session, admin, 30, now=now)
+    later = dashboard_service.portfolio(session, admin, 30, now=now + timedelta(hours=3))
+    assert first.overdue["high"] == 1 and later.overdue["high"] == 2
+    assert later.cached_parts == (True, True) and later.open_total == 2

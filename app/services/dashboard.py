@@ -136,12 +136,15 @@ class Figures:
 
 @dataclass(frozen=True)
 class OpenFigures:
-    """Open findings now: they move with every triage, exception decision and import."""
+    """Open findings now: they move with every triage, exception decision and import.
+
+    "Past its SLA" is not among them: it moves with the clock, so it is counted on every view, as
+    these open counts minus the few findings not yet due (a small index range).
+    """
 
     categories: list[str]
     open_rows: list[tuple[str, list[int], int]]
     open_total: int
-    overdue: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -158,8 +161,11 @@ class HistoryFigures:
     by_scanner: trends.Trend
 
 
-OPEN: FigureCache[OpenFigures] = FigureCache(ttl_seconds=60.0)
-HISTORY: FigureCache[HistoryFigures] = FigureCache(ttl_seconds=60.0)
+# Entries are exact while their version holds (the history is also keyed by its day); the
+# lifetime is only a safety net for a write that would bypass the audit log.
+SAFETY_SECONDS = 900.0
+OPEN: FigureCache[OpenFigures] = FigureCache(ttl_seconds=SAFETY_SECONDS)
+HISTORY: FigureCache[HistoryFigures] = FigureCache(ttl_seconds=SAFETY_SECONDS)
 # Audit objects whose events change statuses only: they leave HistoryFigures as they are.
 STATUS_ONLY_OBJECTS = ("finding", "exception")
 
@@ -170,16 +176,22 @@ def clear_caches() -> None:
     HISTORY.clear()
 
 
-def compute_open(session: Session, scope: frozenset[int] | None, now: datetime) -> OpenFigures:
+def compute_open(session: Session, scope: frozenset[int] | None) -> OpenFigures:
     grid = queries.open_by_severity_category(session, scope)
     categories, rows = trends.severity_category_table(grid)
     return OpenFigures(
         categories=categories,
         open_rows=rows,
         open_total=int(grid["count"].sum()) if not grid.empty else 0,
-        # Past-due counted as "open minus not yet due" from the grid's open counts (a small range).
-        overdue=queries.overdue_by_severity(session, scope, now, {sev: total for sev, _, total in rows}),
     )
+
+
+def overdue_now(
+    session: Session, scope: frozenset[int] | None, open_figures: OpenFigures, now: datetime
+) -> dict[str, int]:
+    """Past-due counts at ``now``: the open counts minus the findings not yet due (a small range)."""
+    open_counts = {severity: total for severity, _, total in open_figures.open_rows}
+    return queries.overdue_by_severity(session, scope, now, open_counts)
 
 
 def compute_history(
@@ -204,13 +216,21 @@ def compute_history(
     )
 
 
-def _combine(open_figures: OpenFigures, history: HistoryFigures, now: datetime) -> Figures:
-    return Figures(**vars(open_figures), **vars(history), computed_at=now)
+def _combine(
+    session: Session,
+    scope: frozenset[int] | None,
+    open_figures: OpenFigures,
+    history: HistoryFigures,
+    now: datetime,
+) -> Figures:
+    overdue = overdue_now(session, scope, open_figures, now)
+    return Figures(**vars(open_figures), overdue=overdue, **vars(history), computed_at=now)
 
 
 def compute_figures(session: Session, scope: frozenset[int] | None, window: int, now: datetime) -> Figures:
     """Every figure from the database, no cache."""
-    return _combine(compute_open(session, scope, now), compute_history(session, scope, window, now), now)
+    open_figures = compute_open(session, scope)
+    return _combine(session, scope, open_figures, compute_history(session, scope, window, now), now)
 
 
 def portfolio(
@@ -235,14 +255,16 @@ def portfolio(
         figures, cached = compute_figures(session, scope, window, now), (False, False)
     else:
         open_figures, open_cached = OPEN.get_or_compute(
-            scope, data_version(session), lambda: compute_open(session, scope, now)
+            scope, data_version(session), lambda: compute_open(session, scope)
         )
+        # The current week, the fix-time window and the sampled days follow the date.
         history, history_cached = HISTORY.get_or_compute(
-            (scope, window),
+            (scope, window, now.date()),
             data_version(session, status_only=STATUS_ONLY_OBJECTS),
             lambda: compute_history(session, scope, window, now),
         )
-        figures, cached = _combine(open_figures, history, now), (open_cached, history_cached)
+        figures = _combine(session, scope, open_figures, history, now)
+        cached = (open_cached, history_cached)
     failed, failed_total = recent_failures(session, scope, now)
     return Dashboard(
         window=window,

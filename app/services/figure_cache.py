@@ -5,7 +5,7 @@ work per request; they change only when something is written, and every write th
 (a scan finishing, an import, a triage, an exception decision) appends to the audit log. So the
 newest audit id that is not about sign-ins, sessions or downloads is a cheap, exact version
 number (a few primary-key steps): a cached entry is used only while it is unchanged, and for at
-most ``ttl_seconds`` so that the clock-driven parts (SLA overdue, the current week) stay fresh.
+most ``ttl_seconds``. Callers keep clock-driven figures out of the cached value or in its key.
 """
 
 from __future__ import annotations

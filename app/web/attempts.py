@@ -10,8 +10,10 @@ the database lockout's read-modify-write of the account's failure counter.
 With Redis the lock is a Redis lock (it expires, so a killed worker cannot wedge an account); in
 the embedded single-process default it is one of a fixed set of thread locks picked by the key's
 hash (a bounded set: the keys are names an attacker chooses). A second attempt for the same key
-waits briefly, then is refused with 429 without reaching the password check, so a parallel burst
-cannot tie up the server's threads for long.
+waits up to 5 s (long enough for the attempts before it on a loaded machine, so the count stays
+exact rather than refusing early), then is refused with 429 without reaching the password check
+or counting against any limit. The price: a parallel burst for one account holds a server thread
+per waiting attempt for up to those 5 s.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from redis.exceptions import LockError
 from app.security.rate_limits import limit_key_prefix
 
 LOCK_SECONDS = 30  # longest an attempt may hold its key (a dead worker's lock lapses after this)
-WAIT_SECONDS = 2.0  # a concurrent attempt for the same key waits this long, then gets 429
+WAIT_SECONDS = 5.0  # a concurrent attempt for the same key waits this long, then gets 429
 STRIPES = 64
 EXTENSION_KEY = "vigil.attempt_locks"
 

@@ -2,9 +2,12 @@
 
 ijson (yajl2 C backend) parses the whole document as ever, except the contents of each
 ``runs[].results`` array: those bytes are cut into slices of whole results and decoded by orjson
-(:mod:`json_batches`), and ijson is shown an empty array in their place. Each decoded slice is one
-``(RESULT_PREFIX, BATCH, ([result, ...], mentions_index))`` event, ``mentions_index`` telling whether
-any of them may point into ``run.artifacts`` by index. A slice orjson cannot take exactly as the careful
+(:mod:`json_batches`), and ijson is shown an empty array in their place. Each decoded slice is handed
+at once to the reader's ``convert(results, mentions_index)`` (``mentions_index`` telling whether any
+of them may point into ``run.artifacts`` by index) and what it returns becomes one
+``(RESULT_PREFIX, BATCH, converted)`` event. Decoding and converting run with the cyclic collector
+paused and the decoded dicts are gone before it resumes, so it never walks them. A slice orjson cannot
+take exactly as the careful
 decoder would (see :mod:`json_batches`) is handed to ijson instead, so the reader builds it event by
 event with every refusal and message it always had; anything unusual about the array itself (a
 result that is not an object, a truncated file) hands the rest of the array to ijson the same way.
@@ -13,13 +16,13 @@ result that is not an object, a truncated file) hands the rest of the array to i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import ijson
 
 from app.scanners.base import ReportError
-from app.scanners.importers.json_batches import WHITESPACE, decode_elements, exact_cut, quick_cut
+from app.scanners.importers.json_batches import WHITESPACE, decode_elements, exact_cut, gc_paused, quick_cut
 from app.scanners.importers.safe_load import LIMITS
 from app.scanners.importers.sarif_rules import FORMAT
 
@@ -36,6 +39,7 @@ _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGITS = b"0" * _MAX_DIGIT_RUN
 
 Event = tuple[str, str, Any]
+Convert = Callable[[list[Any], bool], list[Any]]
 
 
 class DigitGuard:
@@ -66,10 +70,10 @@ class DigitGuard:
         return chunk
 
 
-def sarif_events(handle: IO[bytes]) -> Iterator[Event]:
+def sarif_events(handle: IO[bytes], convert: Convert) -> Iterator[Event]:
     """ijson ``parse`` events of the document, results arrays arriving as :data:`BATCH` events."""
     try:
-        yield from _Splicer(DigitGuard(handle)).events()
+        yield from _Splicer(DigitGuard(handle), convert).events()
     except ijson.JSONError as exc:
         raise ReportError(FORMAT, f"not valid JSON: {str(exc).splitlines()[0][:200]}") from None
     except (RecursionError, MemoryError):
@@ -79,8 +83,9 @@ def sarif_events(handle: IO[bytes]) -> Iterator[Event]:
 class _Splicer:
     """Feeds the file to an ijson push parser, taking results arrays out of its way."""
 
-    def __init__(self, source: DigitGuard) -> None:
+    def __init__(self, source: DigitGuard, convert: Convert) -> None:
         self.source = source
+        self.convert = convert
         self.buffer = b""
         self.pos = 0
         self.eof = False
@@ -155,19 +160,18 @@ class _Splicer:
                 elif byte == 0x5D:  # "[{...},]": ijson alone would see "[]"
                     raise ReportError(FORMAT, "not valid JSON: a comma before ']'")
                 return
-            found = self._slice_end()
-            if found is None:  # no complete element before the end of the file
+            with gc_paused():
+                end, converted = self._slice()
+            if end is None:  # no complete element before the end of the file
                 if given:
                     yield from self._send(b",")
                 return
-            end, decoded = found
-            if decoded is None:
+            if converted is None:
                 data = self.buffer[self.pos : end + 1]
                 yield from self._send(b"," + data if given else data)
                 given = True
             else:
-                mentions_index = self.buffer.find(b'"index"', self.pos, end + 1) != -1
-                yield (RESULT_PREFIX, BATCH, (decoded, mentions_index))
+                yield (RESULT_PREFIX, BATCH, converted)
             self.pos = end + 1
             first = False
             byte = self._skip_blanks()
@@ -179,6 +183,17 @@ class _Splicer:
             break
         yield from self._send(b"]")
         self.pos += 1
+
+    def _slice(self) -> tuple[int | None, list[Any] | None]:
+        """(end of the slice at ``pos``, its converted results or None for the exact decoder)."""
+        found = self._slice_end()
+        if found is None:
+            return None, None
+        end, decoded = found
+        if decoded is None:
+            return end, None
+        mentions_index = self.buffer.find(b'"index"', self.pos, end + 1) != -1
+        return end, self.convert(decoded, mentions_index)
 
     def _slice_end(self) -> tuple[int, list[Any] | None] | None:
         """Where the slice starting at ``pos`` ends (the ``}`` of its last whole element) and its

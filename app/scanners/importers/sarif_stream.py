@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from app.scanners.base import NormalizedFinding, ReportError
-from app.scanners.importers.json_batches import gc_paused
 from app.scanners.importers.safe_load import DEFAULT_MAX_BYTES, LIMITS, check_size
 from app.scanners.importers.sarif_events import BATCH, RESULT_PREFIX, sarif_events
 from app.scanners.importers.sarif_results import result_findings
@@ -156,17 +155,19 @@ def _pass(
     builder: _Builder | None = None
     building = ""
     saw_runs = False
-    for prefix, event, value in sarif_events(handle):
+
+    def convert(results: list[Any], mentions_index: bool) -> list[NormalizedFinding]:
+        if not want_results:
+            return []
+        return [
+            finding
+            for built in results
+            for finding in _findings(built, run, runs_seen, state, known, mentions_index)
+        ]
+
+    for prefix, event, value in sarif_events(handle, convert):
         if event == BATCH:
-            if want_results:
-                results, mentions_index = value
-                with gc_paused():
-                    found = [
-                        finding
-                        for built in results
-                        for finding in _findings(built, run, runs_seen, state, known, mentions_index)
-                    ]
-                yield from found
+            yield from value
             continue
         if builder is not None:
             builder.event(event, value)

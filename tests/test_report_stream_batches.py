@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.scanners.base import ReportError
+from app.scanners.base import NormalizedFinding, ReportError, finding_builder
 from app.scanners.importers import sarif_events
 from app.scanners.importers.json_batches import (
     count_keys,
@@ -214,3 +214,13 @@ def test_a_results_array_closed_early_is_refused(tmp_path: Path, monkeypatch: py
     path.write_text('{"runs":[{"tool":{},"results":[{"ruleId":"a"}]],[[{"ruleId":"b"}]}]}')
     fast, exact = _both_ways(path, monkeypatch)
     assert isinstance(fast, str) and isinstance(exact, str) and "not valid JSON" in fast
+
+
+def test_finding_builder_matches_the_dataclass() -> None:
+    build = finding_builder("scanner", "rule_id", "tool_rule_id", "category", "severity", "title", "extras")
+    built = build("tool", "tool:R1", "R1", "security", "high", "t", {"k": 1})
+    assert built == NormalizedFinding("tool", "tool:R1", "R1", "security", "high", "t", extras={"k": 1})
+    with pytest.raises(ValueError, match="unknown severity"):
+        build("tool", "tool:R1", "R1", "security", "severe", "t", {})
+    with pytest.raises(TypeError, match="extras"):  # a default_factory field must be given
+        finding_builder("scanner", "rule_id", "tool_rule_id", "category", "severity", "title")

@@ -118,23 +118,6 @@ def health_flags(session: Session, actor: Actor, *, advisory_max_age_days: int) 
 
 
 @dataclass(frozen=True)
-class Figures:
-    """The costly part of the dashboard: plain data, safe to share between requests."""
-
-    categories: list[str]
-    open_rows: list[tuple[str, list[int], int]]
-    open_total: int
-    overdue: dict[str, int]
-    weekly: list[tuple[str, str, int, int]]
-    fix_rows: list[trends.FixSummary]
-    fix_overall: float | None
-    fix_since: date
-    by_severity: trends.Trend
-    by_scanner: trends.Trend
-    computed_at: datetime
-
-
-@dataclass(frozen=True)
 class OpenFigures:
     """Open findings now: they move with every triage, exception decision and import.
 
@@ -159,6 +142,14 @@ class HistoryFigures:
     fix_since: date
     by_severity: trends.Trend
     by_scanner: trends.Trend
+
+
+@dataclass(frozen=True)
+class Figures(HistoryFigures, OpenFigures):
+    """The costly part of the dashboard: plain data, safe to share between requests."""
+
+    overdue: dict[str, int]
+    computed_at: datetime
 
 
 # Entries are exact while their version holds (the history is also keyed by its day); the

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from app.models import AuditEvent, Project, ScanRun
 from app.models.base import RunStatus, RunTrigger, utcnow
@@ -37,6 +37,18 @@ ZERO_MIN_TYPICAL = 5
 FLAG_ACTION, CLEAR_ACTION = "scan_health_flag", "scan_health_clear"
 ZERO_TRIGGERS = (RunTrigger.SCHEDULE, RunTrigger.MANUAL, RunTrigger.API)
 ID_CHUNK = 5000
+# What the flags read of a run; the rest (stderr tail, tool versions, ...) stays in the table.
+HEALTH_COLUMNS = (
+    ScanRun.id,
+    ScanRun.project_id,
+    ScanRun.scanner,
+    ScanRun.status,
+    ScanRun.error,
+    ScanRun.details,
+    ScanRun.queued_at,
+    ScanRun.finished_at,
+    ScanRun.count_total,
+)
 
 
 @dataclass(frozen=True)
@@ -125,7 +137,8 @@ def _newest_runs(
     runs: dict[int, ScanRun] = {}
     for start in range(0, len(wanted), ID_CHUNK):
         chunk = wanted[start : start + ID_CHUNK]
-        runs.update((run.id, run) for run in session.scalars(select(ScanRun).where(ScanRun.id.in_(chunk))))
+        stmt = select(ScanRun).options(load_only(*HEALTH_COLUMNS)).where(ScanRun.id.in_(chunk))
+        runs.update((run.id, run) for run in session.scalars(stmt))
     newest: dict[int, dict[str, ScanRun]] = {}
     for project_id, *run_ids in rows:
         for name, run_id in zip(scanners, run_ids, strict=True):

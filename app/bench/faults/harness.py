@@ -34,7 +34,8 @@ from app.services import sessions as session_service
 from app.services.actor import Actor
 
 log = logging.getLogger("vigil.faults")
-SECRET = "fault-scenarios-secret-" + "k" * 32
+# Random per run: the scenarios' processes share it through their environment.
+SECRET = secrets.token_urlsafe(32)
 CHILD_CODE = "import app.bench.faults.sleeper as s; s.register(); from app.cli import main; main()"
 
 

@@ -65,26 +65,53 @@ def chunked(
     yield from _stream(iter(findings), checkout, size)
 
 
+class WrittenFiles:
+    """Hashes of the files already handed out, as one sorted int64 array (8 bytes a file: a set of
+    Python ints would cost about 70, which for a report of millions of files is the whole budget).
+    A hash collision only sends the report to the whole-report path, never to a wrong identity."""
+
+    def __init__(self) -> None:
+        import numpy  # a dependency already (pandas); loaded only for reports longer than a chunk
+
+        self._np = numpy
+        self._hashes = numpy.empty(0, dtype=numpy.int64)
+
+    def add_new(self, paths: set[str]) -> None:
+        """Record ``paths``; ScatteredReport if one of them was handed out before."""
+        np = self._np
+        new = np.fromiter((hash(p) for p in paths), dtype=np.int64, count=len(paths))
+        if self._hashes.size and new.size:
+            at = np.minimum(np.searchsorted(self._hashes, new), self._hashes.size - 1)
+            seen = self._hashes[at] == new
+            if seen.any():
+                hits = set(new[seen].tolist())
+                raise ScatteredReport(next(p for p in sorted(paths) if hash(p) in hits))
+        # Two sorted runs: the stable sort (timsort) merges them in linear time.
+        self._hashes = np.sort(np.concatenate((self._hashes, np.sort(new))), kind="stable")
+
+
 def _stream(
     findings: Iterator[NormalizedFinding], checkout: Path | None, size: int
 ) -> Iterator[list[Identified]]:
     buffer: list[NormalizedFinding] = []
     paths: set[str] = set()  # files with code findings in the buffer
-    written: set[int] = set()  # hashes of the files already handed out (a hash keeps it small)
+    written: WrittenFiles | None = None
     current: str | None = None
     for finding in findings:
         code = keyed_by_position(finding)
         path = (finding.path or "") if code else None
         if len(buffer) >= size and (path is None or path != current):
+            # Checked before anything of this chunk is decided: a file seen in an earlier chunk
+            # would get occurrence indexes that ignore its earlier results.
+            written = written or WrittenFiles()
+            written.add_new(paths)
             yield fingerprints(buffer, checkout)
-            written.update(hash(p) for p in paths)
             buffer, paths = [], set()
         if path is not None:
-            if path not in paths:
-                if hash(path) in written:
-                    raise ScatteredReport(path)
-                paths.add(path)
+            paths.add(path)
             current = path
         buffer.append(finding)
     if buffer:
+        if written is not None:
+            written.add_new(paths)
         yield fingerprints(buffer, checkout)

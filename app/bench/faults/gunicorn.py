@@ -7,11 +7,15 @@ socket's inode, and the worker whose file descriptors include that socket is the
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import secrets
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from app.bench.faults.harness import wait_for
@@ -50,6 +54,32 @@ def start(env: dict[str, str], log: Path, workers: int = 2) -> tuple[subprocess.
         master.wait(timeout=10)
         raise RuntimeError(f"gunicorn did not start: {log.read_text(errors='replace')[-500:]}")
     return master, port
+
+
+@contextmanager
+def serving(
+    env: dict[str, str], log: Path, workers: int = 2
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """:func:`start`, then a clean stop: SIGTERM to the master (it stops its workers), then SIGKILL
+    to whatever is left by pid. A SIGKILLed master would orphan its workers, and with a long
+    ``--timeout`` they notice only minutes later."""
+    master, port = start(env, log, workers)
+    seen = set(workers_of(master.pid))
+    try:
+        yield master, port
+    finally:
+        seen |= workers_of(master.pid)
+        if master.poll() is None:
+            master.terminate()
+            try:
+                master.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                master.kill()
+                master.wait(timeout=10)
+        for pid in seen:  # only a worker of this server (its command line names our port)
+            with contextlib.suppress(OSError):
+                if f"127.0.0.1:{port}".encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    os.kill(pid, signal.SIGKILL)
 
 
 def workers_of(master_pid: int) -> set[int]:

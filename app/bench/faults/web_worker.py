@@ -30,7 +30,6 @@ from app.bench.faults.harness import (
     api_key,
     audit_verify,
     child_env,
-    reaped,
     signed_in_user,
     status_history_disagreements,
     wait_for,
@@ -133,8 +132,7 @@ def _scenario(context: FaultContext, database: Database, outcome: Outcome) -> No
     wal_before = wal_size(context.database_url) if sqlite else 0
 
     env = child_env(context)
-    master, port = web.start(env, context.workdir / "gunicorn.log")
-    with reaped([master]):
+    with web.serving(env, context.workdir / "gunicorn.log") as (master, port):
         cookie = f"vigil-session={user.token}"
         page = web.request(port, "GET", "/findings", {"Cookie": cookie})[1].decode()
         found = CSRF_RE.search(page)

@@ -6,8 +6,11 @@ living record. Keeping the shape frozen and plain makes every parser testable in
 
 from __future__ import annotations
 
+import operator
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
+from itertools import repeat
 from typing import Any
 
 from app.errors import VigilError
@@ -63,7 +66,6 @@ def finding_builder(*names: str) -> Callable[..., NormalizedFinding]:
     runs the same ``__post_init__`` checks, so the result is indistinguishable from ``__init__``'s.
     """
     slots = {item.name: getattr(NormalizedFinding, item.name).__set__ for item in fields(NormalizedFinding)}
-    given = tuple(slots[name] for name in names)
     rest = []
     for item in fields(NormalizedFinding):
         if item.name in names:
@@ -71,15 +73,16 @@ def finding_builder(*names: str) -> Callable[..., NormalizedFinding]:
         if item.default is MISSING:
             raise TypeError(f"finding_builder needs {item.name!r}: it has no plain default")
         rest.append((slots[item.name], item.default))
-    defaults = tuple(rest)
+    setters = tuple(slots[name] for name in names) + tuple(setter for setter, _ in rest)
+    defaults = tuple(value for _, value in rest)
+    count = len(names)
     new = object.__new__
 
     def build(*values: Any) -> NormalizedFinding:
+        if len(values) != count:
+            raise TypeError(f"expected {count} values, got {len(values)}")
         finding = new(NormalizedFinding)
-        for setter, value in zip(given, values, strict=True):
-            setter(finding, value)
-        for setter, value in defaults:
-            setter(finding, value)
+        deque(map(operator.call, setters, repeat(finding), values + defaults), 0)  # setter(finding, value)
         finding.__post_init__()
         return finding
 

@@ -169,11 +169,21 @@ def _locations(
         listed = maps(listed, FORMAT, "result.locations")
     found = []
     for location in listed:
-        physical = _object(location, "physicalLocation", "physicalLocation")
-        artifact = _object(physical, "artifactLocation", "artifactLocation")
+        # the usual shape is read directly; anything else goes through the validating helpers
+        physical = location.get("physicalLocation")
+        if type(physical) is not dict:
+            physical = _object(location, "physicalLocation", "physicalLocation")
+        artifact = physical.get("artifactLocation")
+        if type(artifact) is not dict:
+            artifact = _object(physical, "artifactLocation", "artifactLocation")
         uri = _short_text(artifact.get("uri"), 2000) or ctx.artifact_uri(artifact.get("index"))
-        region = _object(physical, "region", "region")
-        snippet = _short_text(_object(region, "snippet", "region.snippet").get("text"), MAX_TEXT)
+        region = physical.get("region")
+        if type(region) is not dict:
+            region = _object(physical, "region", "region")
+        snippet_object = region.get("snippet")
+        if type(snippet_object) is not dict:
+            snippet_object = _object(region, "snippet", "region.snippet")
+        snippet = _short_text(snippet_object.get("text"), MAX_TEXT)
         if snippet is None:
             context = _object(physical, "contextRegion", "contextRegion")
             snippet = opt_text(_object(context, "snippet", "contextRegion.snippet").get("text"))
@@ -196,9 +206,15 @@ def result_findings(result_obj: Any, ctx: RunContext) -> list[NormalizedFinding]
     baseline = result.get("baselineState")
     if baseline == "absent":
         return []
-    reference = _object(result, "rule", "result.rule")
+    reference = result.get("rule")
+    reference = NO_RULE if reference is None else _object(result, "rule", "result.rule")
     rule_id = _short_text(result.get("ruleId"), 500) or opt_text(reference.get("id"), 500)
-    rule = ctx.rule_for(result, rule_id, reference)
+    index = result.get("ruleIndex")
+    driver_rules = ctx.components[0] if ctx.components else ()
+    if reference is NO_RULE and type(index) is int and 0 <= index < len(driver_rules):
+        rule = driver_rules[index]  # the usual case: an index into tool.driver.rules
+    else:
+        rule = ctx.rule_for(result, rule_id, reference)
     rule_id = rule_id or opt_text(rule.get("id"), 500) or "unknown"
     info = ctx.rule_info(rule, rule_id)
     message = _message(result, rule)

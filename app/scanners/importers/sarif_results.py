@@ -169,20 +169,11 @@ def _locations(
         listed = maps(listed, FORMAT, "result.locations")
     found = []
     for location in listed:
-        # the usual shape is read directly; anything else goes through the validating helpers
-        physical = location.get("physicalLocation")
-        if type(physical) is not dict:
-            physical = _object(location, "physicalLocation", "physicalLocation")
-        artifact = physical.get("artifactLocation")
-        if type(artifact) is not dict:
-            artifact = _object(physical, "artifactLocation", "artifactLocation")
+        physical = _object(location, "physicalLocation", "physicalLocation")
+        artifact = _object(physical, "artifactLocation", "artifactLocation")
         uri = _short_text(artifact.get("uri"), 2000) or ctx.artifact_uri(artifact.get("index"))
-        region = physical.get("region")
-        if type(region) is not dict:
-            region = _object(physical, "region", "region")
-        snippet_object = region.get("snippet")
-        if type(snippet_object) is not dict:
-            snippet_object = _object(region, "snippet", "region.snippet")
+        region = _object(physical, "region", "region")
+        snippet_object = _object(region, "snippet", "region.snippet")
         snippet = _short_text(snippet_object.get("text"), MAX_TEXT)
         if snippet is None:
             context = _object(physical, "contextRegion", "contextRegion")

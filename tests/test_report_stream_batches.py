@@ -224,3 +224,21 @@ def test_finding_builder_matches_the_dataclass() -> None:
         build("tool", "tool:R1", "R1", "security", "severe", "t", {})
     with pytest.raises(TypeError, match="extras"):  # a default_factory field must be given
         finding_builder("scanner", "rule_id", "tool_rule_id", "category", "severity", "title")
+
+
+def test_results_before_their_artifacts_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Results pointing into ``run.artifacts`` by index, written before it: the two-pass mode."""
+    results = [
+        {
+            "ruleId": "R1",
+            "message": {"text": f"m{i}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"index": i % 2}}}],
+        }
+        for i in range(12)
+    ]
+    artifacts = [{"location": {"uri": "a.py"}}, {"location": {"uri": "b.py"}}]
+    path = tmp_path / "late-artifacts.sarif"
+    path.write_text(_sarif(json.dumps(results), after=', "artifacts": ' + json.dumps(artifacts)))
+    fast, exact = _both_ways(path, monkeypatch)
+    assert fast == exact == parse_report(path, "sarif").findings
+    assert [finding.path for finding in fast[:2]] == ["a.py", "b.py"]

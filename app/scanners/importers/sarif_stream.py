@@ -130,18 +130,11 @@ def _context(run: _Run, index: int, state: StreamState) -> RunContext:
 
 
 def _findings(
-    built: Any,
-    run: _Run,
-    index: int,
-    state: StreamState,
-    known: list[_Run] | None,
-    mentions_index: bool = True,
+    built: Any, run: _Run, index: int, state: StreamState, known: list[_Run] | None
 ) -> list[NormalizedFinding]:
     """Findings of one built result; first checks that its run's tool (and, when the result points
     into it, the artifacts table) came before it, else the file needs the two-pass mode."""
-    if known is None and (
-        run.tool is None or (run.artifacts is None and mentions_index and _uses_artifacts(built))
-    ):
+    if known is None and (run.tool is None or (run.artifacts is None and _uses_artifacts(built))):
         raise _ToolAfterResults
     return result_findings(built, _context(run, index, state))
 
@@ -157,13 +150,14 @@ def _pass(
     saw_runs = False
 
     def convert(results: list[Any], mentions_index: bool) -> list[NormalizedFinding]:
-        if not want_results:
+        if not want_results or not results:
             return []
-        return [
-            finding
-            for built in results
-            for finding in _findings(built, run, runs_seen, state, known, mentions_index)
-        ]
+        if known is None and run.artifacts is None and mentions_index:  # checked result by result
+            return [f for built in results for f in _findings(built, run, runs_seen, state, known)]
+        if known is None and run.tool is None:
+            raise _ToolAfterResults
+        ctx = _context(run, runs_seen, state)
+        return [finding for built in results for finding in result_findings(built, ctx)]
 
     for prefix, event, value in sarif_events(handle, convert):
         if event == BATCH:

@@ -21,7 +21,7 @@ from pathlib import Path
 from app.ingestion.fingerprint import Identified, fingerprints, keyed_by_position
 from app.scanners.base import NormalizedFinding
 
-CHUNK_SIZE = 10_000
+CHUNK_SIZE = 5_000
 
 
 class ScatteredReport(Exception):
@@ -86,8 +86,11 @@ class WrittenFiles:
             if seen.any():
                 hits = set(new[seen].tolist())
                 raise ScatteredReport(next(p for p in sorted(paths) if hash(p) in hits))
-        # Two sorted runs: the stable sort (timsort) merges them in linear time.
-        self._hashes = np.sort(np.concatenate((self._hashes, np.sort(new))), kind="stable")
+        # Two sorted runs: the stable sort (timsort) merges them in linear time, in place.
+        new.sort()
+        merged = np.concatenate((self._hashes, new))
+        self._hashes = merged  # the old array is freed before the sort, not after
+        merged.sort(kind="stable")
 
 
 def _stream(

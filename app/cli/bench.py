@@ -16,6 +16,7 @@ BENCH_COMMANDS: tuple[str, ...] = (
     "app.cli.bench_web",
     "app.cli.bench_importers",
     "app.cli.bench_fuzz",
+    "app.cli.bench_api_fuzz",
     "app.cli.bench_advisories",
     "app.cli.bench_scheduling",
     "app.cli.bench_scanners",

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from app import create_app
 from app.bench.seed import seed
 from app.db import Database
+from app.errors import VigilError
 from app.migrate import upgrade
 from app.models import Finding
 from app.services import api_keys as api_key_service
@@ -40,8 +41,8 @@ MAX_FAILURES_PER_OPERATION = 5
 MISSING_EXTRAS = "schemathesis and hypothesis are needed: pip install -e '.[test]'"
 
 
-class MissingExtras(SystemExit):
-    """The test extras are not installed: a one-line message, exit status 2."""
+class MissingExtras(VigilError):
+    """The test extras are not installed: ``vigil`` prints the one-line message and exits 2."""
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ class MissingExtras(VigilError):
 
 @dataclass(frozen=True)
 class Failure:
+    """One distinct way an operation failed; ``status`` is None when an exception escaped the app."""
+
     method: str
     path: str
     status: int | None
@@ -56,6 +58,8 @@ class Failure:
 
 @dataclass
 class OperationResult:
+    """Examples run on one operation, how many failed, and the distinct failures kept."""
+
     method: str
     path: str
     examples: int = 0
@@ -75,7 +79,7 @@ def _load_extras() -> tuple[Any, Any]:
 def _describe(exc: BaseException) -> str:
     """The first line of each schemathesis check failure (a group holds several)."""
     parts = exc.exceptions if isinstance(exc, BaseExceptionGroup) else (exc,)
-    titles = [str(getattr(part, "title", "") or part).splitlines()[0] for part in parts]
+    titles = [(str(getattr(part, "title", "") or part).splitlines() or ["check failed"])[0] for part in parts]
     return "; ".join(dict.fromkeys(titles))
 
 

@@ -10,10 +10,11 @@ the database lockout's read-modify-write of the account's failure counter.
 With Redis the lock is a Redis lock (it expires, so a killed worker cannot wedge an account); in
 the embedded single-process default it is one of a fixed set of thread locks picked by the key's
 hash (a bounded set: the keys are names an attacker chooses). A second attempt for the same key
-waits up to 5 s (long enough for the attempts before it on a loaded machine, so the count stays
-exact rather than refusing early), then is refused with 429 without reaching the password check
-or counting against any limit. The price: a parallel burst for one account holds a server thread
-per waiting attempt for up to those 5 s.
+while one is in flight is refused at once with 429, without reaching the password check or
+counting against any limit: waiting for the lock instead would let a burst of parallel attempts
+for one account hold every server thread (a denial of service of the whole dashboard), while a
+person signing in never sends two attempts at the same moment. So a parallel burst gets at most
+the limit through, usually fewer.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from redis.exceptions import LockError
 from app.security.rate_limits import limit_key_prefix
 
 LOCK_SECONDS = 30  # longest an attempt may hold its key (a dead worker's lock lapses after this)
-WAIT_SECONDS = 5.0  # a concurrent attempt for the same key waits this long, then gets 429
 STRIPES = 64
 EXTENSION_KEY = "vigil.attempt_locks"
 
@@ -48,7 +48,7 @@ class _ThreadLock:
         self.lock = lock
 
     def take(self) -> bool:
-        return self.lock.acquire(timeout=WAIT_SECONDS)
+        return self.lock.acquire(blocking=False)
 
     def give_back(self) -> None:
         self.lock.release()
@@ -56,10 +56,10 @@ class _ThreadLock:
 
 class _RedisLock:
     def __init__(self, redis: Redis, name: str) -> None:
-        self.lock = redis.lock(name, timeout=LOCK_SECONDS, blocking_timeout=WAIT_SECONDS)
+        self.lock = redis.lock(name, timeout=LOCK_SECONDS)
 
     def take(self) -> bool:
-        return bool(self.lock.acquire())
+        return bool(self.lock.acquire(blocking=False))
 
     def give_back(self) -> None:
         with contextlib.suppress(LockError):  # held longer than LOCK_SECONDS: it has lapsed already

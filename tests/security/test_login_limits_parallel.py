@@ -1,8 +1,10 @@
-"""Parallel wrong passwords for one account: exactly the limit reaches the password check.
+"""Parallel wrong passwords for one account: never more than the limit reach the password check.
 
 The per-account limit counts failures only, so Flask-Limiter checks it before the view and records
 the failure after it; without ``app.web.attempts`` parallel attempts all passed the check first
-(9 of 20 got through a limit of 5 on four gunicorn workers). The database lockout, which also
+(9 of 20 got through a limit of 5 on four gunicorn workers). An attempt arriving while another for
+the same account is in flight is refused at once (no thread waits on the lock), so a burst gets
+between one and the limit through, and every other attempt is refused. The database lockout, which also
 answers 429, is put out of reach here so the limiter alone is measured. Embedded default: one
 process, thread locks; scaled: two applications standing in for two workers, locks in Redis.
 """
@@ -48,21 +50,22 @@ def _parallel_attempts(apps: list[Flask], username: str) -> list[int]:
     return sorted(statuses)
 
 
-def _expected() -> list[int]:
-    limit = allowed(ACCOUNT_LIMIT)
-    return [401] * limit + [429] * (ATTEMPTS - limit)
+def _assert_within_limit(statuses: list[int]) -> None:
+    through = statuses.count(401)
+    assert 1 <= through <= allowed(ACCOUNT_LIMIT), statuses
+    assert statuses.count(429) == ATTEMPTS - through, statuses
 
 
-def test_parallel_attempts_in_one_process_stop_exactly_at_the_limit(
+def test_parallel_attempts_in_one_process_stop_at_the_limit(
     app_config: dict[str, Any], database: Database, make_user: MakeUser
 ) -> None:
     user = make_user(Role.ANALYST)
     app = create_app({**app_config, "login_lockout_failures": 100_000}, database=database)
-    assert _parallel_attempts([app], user.username) == _expected()
+    _assert_within_limit(_parallel_attempts([app], user.username))
 
 
 @pytest.mark.redis
-def test_parallel_attempts_on_two_workers_sharing_redis_stop_exactly_at_the_limit(
+def test_parallel_attempts_on_two_workers_sharing_redis_stop_at_the_limit(
     app_config: dict[str, Any], database: Database, make_user: MakeUser
 ) -> None:
     if not REDIS_URL:
@@ -70,4 +73,4 @@ def test_parallel_attempts_on_two_workers_sharing_redis_stop_exactly_at_the_limi
     user = make_user(Role.ANALYST, username=f"parallel-{secrets.token_hex(4)}")  # Redis outlives runs
     config = {**app_config, "redis_url": REDIS_URL, "login_lockout_failures": 100_000}
     workers = [create_app(config, database=database) for _ in range(2)]
-    assert _parallel_attempts(workers, user.username) == _expected()
+    _assert_within_limit(_parallel_attempts(workers, user.username))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,6 +10,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from app.bench.ports import free_port
 
 
 class Inbox:
@@ -25,9 +26,7 @@ class Inbox:
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[int, Inbox]]:
     inbox = Inbox()
-    with socket.socket() as probe:  # aiosmtpd needs a concrete port: borrow a free one
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # aiosmtpd needs a concrete port
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from app.bench.load_http import Client
+from app.bench.ports import free_port
 from app.config import ROOT
 from app.db import normalize_url
 from app.security.rate_limits import limit_keys_pattern
@@ -110,12 +110,6 @@ def postgres_backends(database_url: str) -> list[int]:
             return [int(row[0]) for row in rows]
     finally:
         engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Gunicorn:

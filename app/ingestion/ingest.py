@@ -11,8 +11,7 @@ memory stays bounded by the chunk, not the report. What the run saw is marked in
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.gc_pause import collector_paused
 from app.ingestion import chunks, store
 from app.ingestion.closing import close_missing
 from app.ingestion.fingerprint import Identified, alias_group, package_key
@@ -101,7 +101,7 @@ class Ingestion:
         young generations between chunks: a chunk allocates tens of thousands of objects without
         cycles, and the collections they triggered cost two thirds of fingerprinting's time.
         """
-        with _collector_paused():
+        with collector_paused():
             for items in chunks.chunked(findings, self.checkout, self.chunk_size):
                 self._chunk(items)
                 del items
@@ -300,17 +300,6 @@ def ingest(
     job = Ingestion(session, scan_run, checkout=checkout, now=now, chunk_size=chunk_size)
     job.feed(findings)
     return job.finish(actor)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _reason(exc_id: int | None) -> str:

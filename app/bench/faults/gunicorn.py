@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app.bench.faults.harness import wait_for
-from app.bench.faults.servers import free_port
+from app.bench.ports import free_port
 from app.config import ROOT
 
 

@@ -22,12 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app.bench.faults import ScenarioSkipped
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from app.bench.ports import free_port
 
 
 def port_open(port: int) -> bool:

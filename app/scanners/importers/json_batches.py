@@ -24,12 +24,11 @@ cannot go unnoticed, because orjson then sees an unbalanced document and fails.
 from __future__ import annotations
 
 import functools
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import orjson
+
+from app.gc_pause import collector_paused
 
 WHITESPACE = b" \t\r\n"
 # Digits all become "0" and "E" becomes "e"; signs are dropped, so "-1E+400" reads "00e000".
@@ -38,26 +37,6 @@ _LONG_NUMBER = b"0" * 19  # 19 digits may already be past 2**63; orjson turns th
 _BIG_EXPONENT = b"0e000"  # three exponent digits: past the float range, or below it
 _LONG_FLOAT_RUN = 60  # two runs under this, a sign and a 2-digit exponent stay within 128 characters
 _NUMBER_START = b":,["
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a slice is decoded and turned into findings.
-
-    A slice allocates tens of thousands of dicts that live just long enough to be promoted, and
-    each promotion brings the next full collection (a walk over every object of the process) closer:
-    on 100,000 results that was a third of the reading time. Decoded JSON holds no reference
-    cycles, so pausing loses nothing; reference counting still frees everything as usual, and the
-    collector runs again as soon as the slice is done (or stays off if the caller had turned it off).
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _orjson_accepts_depth(depth: int) -> bool:
@@ -145,7 +124,7 @@ def _checked_loads(data: bytes, wrap: int, unwrap: int) -> tuple[Any] | None:
     if has_exotic_numbers(data):
         return None
     try:
-        with gc_paused():
+        with collector_paused():
             decoded = orjson.loads(b"[" * wrap + data + b"]" * wrap)
         for _ in range(unwrap):
             # one element per level, or ``data`` closed some of the added brackets ("1]], [[2")

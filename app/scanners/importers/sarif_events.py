@@ -21,8 +21,9 @@ from typing import IO, Any
 
 import ijson
 
+from app.gc_pause import collector_paused
 from app.scanners.base import ReportError
-from app.scanners.importers.json_batches import WHITESPACE, decode_elements, exact_cut, gc_paused, quick_cut
+from app.scanners.importers.json_batches import WHITESPACE, decode_elements, exact_cut, quick_cut
 from app.scanners.importers.safe_load import LIMITS
 from app.scanners.importers.sarif_rules import FORMAT
 
@@ -160,7 +161,7 @@ class _Splicer:
                 elif byte == 0x5D:  # "[{...},]": ijson alone would see "[]"
                     raise ReportError(FORMAT, "not valid JSON: a comma before ']'")
                 return
-            with gc_paused():
+            with collector_paused():
                 end, converted = self._slice()
             if end is None:  # no complete element before the end of the file
                 if given:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import threading
 import time
+from concurrent.futures import Future
 from datetime import timedelta
 from pathlib import Path
 
@@ -312,3 +314,18 @@ def test_osv_runs_against_the_advisory_store_and_fails_loudly_when_it_is_empty(
     with database.reader() as session:
         packages = sorted(session.scalars(select(Finding.package).where(Finding.project_id == project_id)))
     assert packages == ["django", "requests"]
+
+
+def test_a_run_cancelled_before_it_started_leaves_the_pool_quietly(
+    database: Database, scan_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At shutdown the executor cancels runs still waiting for a thread; their callback must not raise."""
+    pool = WorkerPool(database, scan_settings)
+    waiting: Future[None] = Future()
+    assert waiting.cancel()
+    pool._inflight[7] = threading.Event()
+    with caplog.at_level(logging.ERROR):
+        pool._done(7, waiting)
+    pool.stop()
+    assert pool.busy == 0
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -85,7 +85,9 @@ class WorkerPool:
     def _done(self, run_id: int, future: Future[None]) -> None:
         with self._lock:
             self._inflight.pop(run_id, None)
-        if future.exception() is not None:
+        # A run still waiting for a thread when the pool shuts down is cancelled before it was
+        # claimed: it stays queued in the database for the next pool, and has no exception to ask.
+        if not future.cancelled() and future.exception() is not None:
             log.error("scan run %s crashed in the pool", run_id, exc_info=future.exception())
         self._wake.set()
 

@@ -5,35 +5,50 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Category, FindingStatus, Severity, str_enum, utcnow
+
+
+def _not_null(column: str) -> dict[str, Any]:
+    """A partial index's condition on both dialects: only rows where ``column`` has a value."""
+    condition = text(f"{column} IS NOT NULL")
+    return {"sqlite_where": condition, "postgresql_where": condition}
 
 
 class Finding(Base):
     __tablename__ = "finding"
     __table_args__ = (
         UniqueConstraint("project_id", "fingerprint"),
-        # The dashboard's filters and cursor pagination (newest first, id as tie-breaker).
-        Index("ix_finding_status_severity_last_seen", "status", "severity", "last_seen", "id"),
+        # The findings list's filters and cursor pagination (newest first, id as tie-breaker). No
+        # index holds ``last_seen``: every rescan moves it on every finding it reports, and each index
+        # holding it would turn that one-column update into an index rewrite (migration 0012).
+        Index("ix_finding_status_severity_first_seen", "status", "severity", "first_seen", "id"),
         Index("ix_finding_scanner_status", "scanner", "status"),
-        Index("ix_finding_last_seen_id", "last_seen", "id"),
-        Index("ix_finding_rule_id", "rule_id"),
-        Index("ix_finding_exception_id", "exception_id"),
         # Dashboard numbers are range counts over these (migration 0006); see app/metrics/queries.py.
         Index("ix_finding_status_severity_category", "status", "severity", "category"),
         Index("ix_finding_status_severity_sla_due_at", "status", "severity", "sla_due_at"),
-        Index("ix_finding_status_last_seen_id", "status", "last_seen", "id"),
         Index("ix_finding_status_first_seen_id", "status", "first_seen", "id"),
-        Index("ix_finding_severity_fixed_at", "severity", "fixed_at", "first_seen"),
         Index("ix_finding_first_seen_id", "first_seen", "id"),
-        Index("ix_finding_fixed_at", "fixed_at"),
         Index("ix_finding_project_first_seen", "project_id", "first_seen"),
-        Index("ix_finding_project_fixed_at", "project_id", "fixed_at", "severity", "first_seen"),
-        # Migration 0008: "path starts with", the rule filter in page order, analysts' counts.
+        # Partial: only accepted and fixed findings have these, and every query on them names a value
+        # (``= ?``, ``>= ?``), which implies IS NOT NULL. An import of new open findings skips them.
+        Index("ix_finding_exception_id", "exception_id", **_not_null("exception_id")),
+        Index("ix_finding_fixed_at", "fixed_at", **_not_null("fixed_at")),
+        Index("ix_finding_severity_fixed_at", "severity", "fixed_at", "first_seen", **_not_null("fixed_at")),
+        Index(
+            "ix_finding_project_fixed_at",
+            "project_id",
+            "fixed_at",
+            "severity",
+            "first_seen",
+            **_not_null("fixed_at"),
+        ),
+        # Migration 0008: "path starts with", the rule filter in page order (also every lookup by
+        # rule id), analysts' counts.
         Index("ix_finding_path_status", "path", "status"),
-        Index("ix_finding_rule_status_last_seen", "rule_id", "status", "last_seen", "id"),
+        Index("ix_finding_rule_status_first_seen", "rule_id", "status", "first_seen", "id"),
         # Migration 0011: everything a few projects' findings are filtered, counted and paged by,
         # so an analyst's list and dashboard read this index alone, never the rows (the findings
         # service names it for project-scoped queries on SQLite).
@@ -42,12 +57,11 @@ class Finding(Base):
             "project_id",
             "status",
             "severity",
-            "last_seen",
+            "first_seen",
             "id",
             "category",
             "scanner",
             "rule_id",
-            "first_seen",
             "sla_due_at",
             "path",
         ),

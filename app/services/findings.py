@@ -138,10 +138,6 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _sort_column(sort: str) -> Any:
-    return Finding.first_seen if sort.lstrip("-") == "first_seen" else Finding.last_seen
-
-
 def few_projects(scope: frozenset[int] | None, flt: FindingFilter) -> bool:
     """Whether the rows in view belong to a handful of projects (an analyst, a project filter)."""
     named = flt.project_ids or (tuple(scope) if scope is not None else None)
@@ -172,7 +168,7 @@ def _keyset_page(
     When the database sorts (a few projects' findings, not one index range) it then sorts narrow
     index entries instead of whole rows, and only the page's rows are read from the table.
     """
-    column = _sort_column(sort)
+    column = Finding.first_seen  # every sort pages by first seen, worst severity first within severity
     stmt = _ids(where, narrow)
     if sort.startswith("-") or sort == "severity":
         if after is not None:
@@ -211,7 +207,7 @@ def _severity_page(
         items += _keyset_page(
             session,
             [*where, Finding.severity == severity],
-            "-last_seen",
+            "-first_seen",
             position,
             limit - len(items),
             narrow,
@@ -244,7 +240,7 @@ def list_findings(
     next_cursor = None
     if more and items:
         last = items[-1]
-        key = last.first_seen if flt.sort.lstrip("-") == "first_seen" else last.last_seen
+        key = last.first_seen
         values: list[Any] = [last.severity.value] if flt.sort == "severity" else []
         next_cursor = encode_cursor(flt.sort, [*values, key, last.id])
     capped = _ids(where, narrow).limit(COUNT_CAP + 1).subquery()

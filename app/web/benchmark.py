@@ -35,7 +35,7 @@ from app.services import dashboard as dashboard_service
 from app.services import findings as findings_service
 from app.services import sessions as session_service
 from app.services.actor import Actor
-from app.services.finding_filters import encode_cursor
+from app.services.finding_filters import DEFAULT_SORT, encode_cursor
 
 NEXT_LINK = re.compile(r'<a href="[^"]*?cursor=([A-Za-z0-9_-]+)[^"]*"[^>]*rel="next"')
 TARGETS_MS = {"findings": 100.0, "dashboard": 150.0}
@@ -47,7 +47,8 @@ LIST_FILTERS: tuple[dict[str, str], ...] = (
     {"category": "dependency", "sort": "-first_seen"},
     {"status": "fixed", "sort": "first_seen"},
     {"sort": "severity"},
-    {"severity": "medium", "sort": "last_seen"},
+    {"severity": "medium", "sort": "first_seen"},
+    {"status": "any", "sort": "first_seen"},
     {"rule": "B105"},
     {"path": "src/pkg7/"},
     {"overdue": "1"},
@@ -149,20 +150,19 @@ def _signed_in_client(app: Any, database: Database, role: Role, project_ids: Seq
 
 def _deep_cursor(s: Any, rng: random.Random, flt: dict[str, str]) -> str | None:
     """A cursor positioned at a random finding, as if the user had pressed "next" many times."""
-    sort = flt.get("sort", "-last_seen")
+    sort = flt.get("sort", DEFAULT_SORT)
     if flt and set(flt) - {"sort"}:
         return None  # cursors for narrower filters come from walking their own pages
     max_id = int(s.scalar(select(func.max(Finding.id))) or 0)
     row = s.execute(
-        select(Finding.id, Finding.severity, Finding.first_seen, Finding.last_seen)
+        select(Finding.id, Finding.severity, Finding.first_seen)
         .where(Finding.id >= rng.randint(1, max(max_id, 1)))
         .limit(1)
     ).first()
     if row is None:
         return None
-    key = row.first_seen if sort.lstrip("-") == "first_seen" else row.last_seen
     values: list[Any] = [getattr(row.severity, "value", row.severity)] if sort == "severity" else []
-    return encode_cursor(sort, [*values, key, row.id])
+    return encode_cursor(sort, [*values, row.first_seen, row.id])
 
 
 def run(

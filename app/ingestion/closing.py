@@ -4,9 +4,10 @@ Every finding and detection the run reported carries ``last_run_id = run``, so "
 condition in SQL, not a set of fingerprints in memory. Per scanner: the detections of the closing
 scanners that this run did not report are deactivated; a live finding is fixed only when no scanner
 still reports it (ruff may close its detection of an ``eval`` that bandit still reports). A finding
-recorded before detections were tracked has no detection rows and counts as detected by its own
-scanner. The status-history rows come from the same condition, in one ``INSERT ... SELECT``, before
-the findings change.
+without detection rows (the common one, reported by its own scanner alone: see
+:mod:`app.ingestion.store`) counts as detected by its own scanner, active while it is live, so only a
+run of that scanner fixes it. The status-history rows come from the same condition, in one
+``INSERT ... SELECT``, before the findings change.
 """
 
 from __future__ import annotations

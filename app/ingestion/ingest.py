@@ -184,7 +184,7 @@ class Ingestion:
             f = item.finding
             old = existing.get(item.fingerprint)
             self.scanners.update(item.detections)
-            plan.detections[item.fingerprint] = item.detections
+            plan.detect(item.fingerprint, item.detections, old)
             if old is not None:
                 plan.ids[item.fingerprint] = old.id
                 if old.last_run_id == run.id:

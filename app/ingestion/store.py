@@ -5,6 +5,12 @@ then writes in a few statements: an INSERT of the new findings, an UPDATE by id 
 display changed, one set-based UPDATE of ``last_seen`` for those reported exactly as last time, the
 lifecycle changes, the status-history rows and the detections. What the run saw is marked in the
 database itself (``last_run_id``), so nothing grows with the size of the report.
+
+Detections are rows only where they say more than the finding does. A finding with no
+``finding_detection`` row is detected by its own scanner (``finding.scanner``) alone, and that
+detection is active unless the finding is fixed: nothing is written for the common finding that only
+its own scanner reports, on its first import or any later one. Rows appear once a second scanner
+reports the finding; the implicit detection is then written out first, as it stood before the run.
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ DISPLAY_COLUMNS = (
     "last_run_id",
     "display_hash",
 )
+# What a finding's implicit own detection takes from the finding (the rest: its id, active unless fixed).
+IMPLICIT_COLUMNS = ("scanner", "tool_rule_id", "first_run_id", "last_run_id", "first_seen", "last_seen")
 ID_CHUNK = 10_000
 SQLITE_IMPORT_CACHE_KIB = 64 * 1024
 
@@ -60,6 +68,7 @@ class ExistingRow:
     scanner: str
     display_hash: str | None = None
     last_run_id: int | None = None
+    has_detections: bool = False  # else detected by its own scanner alone (see the module docstring)
 
 
 @dataclass
@@ -73,10 +82,26 @@ class Plan:
     changed_rows: list[dict[str, Any]] = field(default_factory=list)  # display updates, by b_id
     same_ids: list[int] = field(default_factory=list)  # reported exactly as last time
     detections: dict[str, dict[str, str]] = field(default_factory=dict)  # fingerprint -> scanner -> rule
+    implicit: list[int] = field(default_factory=list)  # ids whose own detection becomes a row
     changes: list[dict[str, Any]] = field(default_factory=list)  # lifecycle updates by id
     histories: list[dict[str, Any]] = field(default_factory=list)
     new_histories: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     ids: dict[str, int] = field(default_factory=dict)  # fingerprint -> id of every seen finding
+
+    def detect(self, fingerprint: str, scanners: dict[str, str], old: ExistingRow | None) -> None:
+        """Note which scanners reported ``fingerprint`` in this chunk, when that needs rows.
+
+        A finding reported by its own scanner alone needs none. One that another scanner reports
+        needs a row per scanner; if it had none yet, its implicit own detection is written first.
+        """
+        if old is None:
+            if len(scanners) > 1:
+                self.detections[fingerprint] = scanners
+        elif old.has_detections:
+            self.detections[fingerprint] = scanners
+        elif any(scanner[:64] != old.scanner for scanner in scanners):
+            self.implicit.append(old.id)
+            self.detections[fingerprint] = scanners
 
     def history(
         self, finding_id: int, before: str | None, after: str, reason: str, exc_id: int | None
@@ -122,7 +147,8 @@ def _slices(values: Sequence[Any], size: int = ID_CHUNK) -> Iterable[Sequence[An
 
 
 def lookup(session: Session, project_id: int, fingerprints: Sequence[str]) -> dict[str, ExistingRow]:
-    """The findings already on record among ``fingerprints`` (one indexed query per slice)."""
+    """The findings already on record among ``fingerprints`` (one indexed query per slice), and
+    whether each has detection rows (a probe of the detections' primary key)."""
     rows: dict[str, ExistingRow] = {}
     conn = session.connection()
     mark = placeholder(conn)
@@ -130,11 +156,14 @@ def lookup(session: Session, project_id: int, fingerprints: Sequence[str]) -> di
         clause, params = in_list(conn, part)
         result = conn.exec_driver_sql(
             "SELECT fingerprint, id, status, exception_id, reopen_count, scanner, display_hash, "  # noqa: S608
-            f"last_run_id FROM finding WHERE project_id = {mark} AND fingerprint {clause}",
+            "last_run_id, EXISTS (SELECT 1 FROM finding_detection WHERE finding_id = finding.id) "
+            f"FROM finding WHERE project_id = {mark} AND fingerprint {clause}",
             (project_id, *params),
         )
-        for fp, fid, status, exc_id, reopens, scanner, shown, last_run in result.fetchall():
-            rows[fp] = ExistingRow(fid, str(status), exc_id, reopens or 0, scanner, shown, last_run)
+        for fp, fid, status, exc_id, reopens, scanner, shown, last_run, has_rows in result.fetchall():
+            rows[fp] = ExistingRow(
+                fid, str(status), exc_id, reopens or 0, scanner, shown, last_run, bool(has_rows)
+            )
     return rows
 
 
@@ -182,6 +211,8 @@ def _grouped_updates(session: Session, table: Table, changes: list[dict[str, Any
 def write_chunk(session: Session, plan: Plan) -> None:
     """Write one chunk: new findings, display updates, ``last_seen``, lifecycle, history, detections."""
     conn = session.connection()
+    if plan.implicit:
+        _materialize(conn, plan)  # reads the findings as they were before this chunk changes them
     if plan.new_rows:
         executemany(conn, _insert(FINDING, plan.new_rows), plan.new_rows)
         # The project is locked: these fingerprints are the rows just inserted.
@@ -227,6 +258,28 @@ def _touch(conn: Connection, ids: Sequence[int], plan: Plan, scanner: str | None
         conn.exec_driver_sql(sql + clause, (now, plan.run_id, *head, *params))
 
 
+def _materialize(conn: Connection, plan: Plan) -> None:
+    """Write out the implicit own-scanner detection of findings another scanner now reports, as it
+    stood before this chunk: first and last sighting from the finding, active unless it is fixed.
+
+    Whether the own scanner reports the finding in this chunk too is the ordinary touch of a known
+    detection afterwards. A ``false_positive`` keeps an active detection: triage does not say the
+    scanner stopped reporting it, and the finding may be reopened.
+    """
+    f = FINDING.c
+    implicit = select(f.id, *(f[c] for c in IMPLICIT_COLUMNS), f.status != FIXED)
+    columns = ["finding_id", *IMPLICIT_COLUMNS, "active"]
+    for part in _slices(plan.implicit):
+        conn.execute(insert(DETECTION).from_select(columns, implicit.where(f.id.in_(part))))
+
+
+def implicit_detection(finding: Finding) -> FindingDetection:
+    """The detection a finding without detection rows stands for, for display: transient, never
+    added to a session (the same values :func:`_materialize` would write)."""
+    carried = {c: getattr(finding, c) for c in IMPLICIT_COLUMNS}
+    return FindingDetection(finding_id=finding.id, active=finding.status != FindingStatus.FIXED, **carried)
+
+
 def _known_detections(conn: Connection, ids: Sequence[int]) -> set[tuple[int, str]]:
     known: set[tuple[int, str]] = set()
     for part in _slices(ids):
@@ -240,11 +293,13 @@ def _known_detections(conn: Connection, ids: Sequence[int]) -> set[tuple[int, st
 
 
 def _write_detections(session: Session, plan: Plan) -> None:
-    """Record which scanners saw what: new (finding, scanner) pairs are inserted, known ones touched
-    (and revived) with one set-based UPDATE per scanner."""
+    """Record which scanners saw what, for the findings that have rows: new (finding, scanner)
+    pairs are inserted, known ones touched (and revived) with one set-based UPDATE per scanner."""
+    if not plan.detections:
+        return
     conn = session.connection()
-    new_ids = {plan.ids[row["fingerprint"]] for row in plan.new_rows}
-    known = _known_detections(conn, [fid for fid in plan.ids.values() if fid not in new_ids])
+    new = {row["fingerprint"] for row in plan.new_rows}
+    known = _known_detections(conn, [plan.ids[fp] for fp in plan.detections if fp not in new])
     inserts: list[dict[str, Any]] = []
     touch: dict[str, list[int]] = {}
     for fingerprint, scanners in plan.detections.items():

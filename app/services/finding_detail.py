@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app.ingestion.store import implicit_detection
 from app.models import (
     Finding,
     FindingDetection,
@@ -91,6 +92,8 @@ def finding_detail(session: Session, actor: Actor, finding_id: int) -> FindingDe
     detections = list(
         session.scalars(select(FindingDetection).where(FindingDetection.finding_id == finding.id))
     )
+    if not detections:  # reported by its own scanner alone: no rows (see app/ingestion/store.py)
+        detections = [implicit_detection(finding)]
     run_ids: set[int] = {r for r in (finding.first_run_id, finding.last_run_id) if r}
     for d in detections:
         run_ids.update(r for r in (d.first_run_id, d.last_run_id) if r)

@@ -11,6 +11,7 @@ lists) repeat on every row. SQLite gets multi-row INSERT statements; PostgreSQL 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import chain
 from operator import itemgetter
 from typing import Any, cast
 
@@ -25,7 +26,15 @@ SQLITE_MAX_VARIABLES = 32766  # SQLite >= 3.32
 MAX_ROWS_PER_INSERT = 1000
 
 
+# Most JSON columns of a finding hold an empty list or object: no need to serialize those.
+_EMPTY_JSON: dict[type, str] = {list: "[]", dict: "{}", tuple: "[]"}
+
+
 def _json(value: Any) -> str:
+    if not value:
+        empty = _EMPTY_JSON.get(type(value))
+        if empty is not None:
+            return empty
     return orjson.dumps(value).decode()
 
 
@@ -106,7 +115,7 @@ def executemany(conn: Connection, stmt: Executable, rows: Sequence[dict[str, Any
     for start in range(0, len(rows), per):
         batch = rows[start : start + per]
         text = f"{head} VALUES {', '.join([group] * len(batch))}{tail}"
-        conn.exec_driver_sql(text, tuple(v for row in batch for v in convert(row)))
+        conn.exec_driver_sql(text, tuple(chain.from_iterable(map(convert, batch))))
 
 
 def in_list(conn: Connection, values: Sequence[Any]) -> tuple[str, list[Any]]:

@@ -118,8 +118,8 @@ def _open(path: Path, fmt: str, max_bytes: int, *, stream: bool) -> _Report:
 
 def _feed(
     session: Session, run: ScanRun, report: _Report, now: datetime, reopen: Callable[[], _Report]
-) -> tuple[Ingestion, _Report, tuple[float, float]]:
-    """Ingest the report's findings; (job, report, (wall, CPU) seconds spent reading and parsing).
+) -> tuple[Ingestion, _Report, float]:
+    """Ingest the report's findings; (job, report, seconds spent reading and parsing).
 
     A streamed report whose results for one file are scattered cannot be fingerprinted chunk by
     chunk: what was written is rolled back to a savepoint and the report is read again, whole.
@@ -127,7 +127,7 @@ def _feed(
     job = Ingestion(session, run, now=now)
     if report.source is None:  # decoded whole already: fingerprinted whole, written in chunks
         job.feed(report.findings)
-        return job, report, (0.0, 0.0)
+        return job, report, 0.0
     timed = TimedIterator(report.findings)
     try:
         with session.begin_nested():
@@ -139,9 +139,9 @@ def _feed(
         job = Ingestion(session, run, now=now)
         job.feed(findings)
         report.settle()
-        return job, report, (timed.seconds + again.seconds, timed.cpu_seconds + again.cpu_seconds)
+        return job, report, timed.seconds + again.seconds
     report.settle()
-    return job, report, (timed.seconds, timed.cpu_seconds)
+    return job, report, timed.seconds
 
 
 def _replay(session: Session, actor: Actor, run: ScanRun) -> ImportResult:
@@ -204,10 +204,10 @@ def import_report(
         if fmt == AUTO or run.report_format == fmt:
             return _replay(session, actor, run)
     now = utcnow()
-    started, started_cpu = time.perf_counter(), time.process_time()
+    started = time.perf_counter()
     streamed = size > STREAM_BYTES
     report = _open(path, fmt, max_bytes, stream=streamed)
-    parse_s, parse_cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    parse_s = time.perf_counter() - started
     run = ScanRun(
         project_id=project.id,
         scanner=(report.scanner or report.format)[:64],
@@ -226,10 +226,9 @@ def import_report(
     )
     session.add(run)
     session.flush()
-    job, report, (read_s, read_cpu) = _feed(
-        session, run, report, now, lambda: _open(path, fmt, max_bytes, stream=streamed)
-    )
-    parse_s, parse_cpu = parse_s + read_s, parse_cpu + read_cpu
+    reopen = lambda: _open(path, fmt, max_bytes, stream=streamed)  # noqa: E731 - read again, whole
+    job, report, read_s = _feed(session, run, report, now, reopen)
+    parse_s += read_s
     # A stream names its tool, and tells whether it is complete, only once read to the end.
     run.scanner = (report.scanner or report.format)[:64]
     run.tool_version = report.tool_version[:120] if report.tool_version else None
@@ -237,13 +236,8 @@ def import_report(
     run.details = {**run.details, "problems": report.problems[:50]}
     summary = job.finish(actor)
     report_format = report.format
-    total_s, total_cpu = time.perf_counter() - started, time.process_time() - started_cpu
-    timings = {
-        "parse_s": round(parse_s, 3),
-        "ingest_s": round(total_s - parse_s, 3),
-        "parse_cpu_s": round(parse_cpu, 3),
-        "ingest_cpu_s": round(total_cpu - parse_cpu, 3),
-    }
+    total_s = time.perf_counter() - started
+    timings = {"parse_s": round(parse_s, 3), "ingest_s": round(total_s - parse_s, 3)}
     run.details = {**run.details, "timings": timings}
     run.status = RunStatus.SUCCEEDED
     if summary.total:

@@ -146,7 +146,9 @@ def _feed(
 
 def _replay(session: Session, actor: Actor, run: ScanRun) -> ImportResult:
     """The report was imported before: refresh ``last_seen`` of what its run saw, change nothing else."""
-    session.execute(update(Finding).where(Finding.last_run_id == run.id).values(last_seen=utcnow()))
+    # The project narrows the rows to its own (an index range) before the run marker is checked.
+    seen = (Finding.project_id == run.project_id, Finding.last_run_id == run.id)
+    session.execute(update(Finding).where(*seen).values(last_seen=utcnow()))
     summary = IngestSummary(unchanged=run.count_total, total=run.count_total, closed_nothing=True)
     audit.record(
         session,

@@ -16,7 +16,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, insert, literal, null, or_, select, update
+from sqlalchemy import exists, func, insert, literal, null, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.ingestion.store import DETECTION, FINDING, FIXED, HISTORY, LIVE
@@ -37,9 +37,19 @@ def _gone(project_id: int, run_id: int, scanners: Collection[str]) -> Any:
 
 
 def close_missing(
-    session: Session, project_id: int, run_id: int, now: datetime, scanners: Collection[str]
+    session: Session,
+    project_id: int,
+    run_id: int,
+    now: datetime,
+    scanners: Collection[str],
+    live_seen: int | None = None,
 ) -> int:
-    """Deactivate what the closing scanners no longer report; fix findings nobody reports any more."""
+    """Deactivate what the closing scanners no longer report; fix findings nobody reports any more.
+
+    ``live_seen`` is how many open or accepted findings the run reported. When the project has no
+    other live finding, none can be fixed, and the pass over the project's rows is skipped: a count
+    of index entries instead (a first import or a rescan that reports everything again).
+    """
     conn = session.connection()
     of_project = select(FINDING.c.id).where(FINDING.c.project_id == project_id)
     conn.execute(
@@ -52,6 +62,11 @@ def close_missing(
         )
         .values(active=False)
     )
+    if live_seen is not None:
+        live = select(func.count()).select_from(FINDING)
+        live = live.where(FINDING.c.project_id == project_id, FINDING.c.status.in_(LIVE))
+        if int(conn.execute(live).scalar_one()) <= live_seen:
+            return 0
     gone = _gone(project_id, run_id, scanners)
     history = select(
         FINDING.c.id,

@@ -93,6 +93,7 @@ class Ingestion:
         self._aliases: dict[tuple[str, str], str] | None = None
         self._dependencies: set[str] = set()  # fingerprints of dependency findings seen so far
         self._sla: dict[str, datetime | None] = {}
+        self._false_positives_seen = 0
 
     def feed(self, findings: Iterable[NormalizedFinding]) -> None:
         """Ingest ``findings`` chunk by chunk (a one-shot iterator is never held whole).
@@ -114,7 +115,9 @@ class Ingestion:
         fixed = 0
         if closes:
             scanners = {run.scanner} | self.scanners
-            fixed = close_missing(self.session, self.project.id, run.id, self.now, scanners)
+            c = self.counts
+            live_seen = c["new"] + c["unchanged"] + c["reopened"] - self._false_positives_seen
+            fixed = close_missing(self.session, self.project.id, run.id, self.now, scanners, live_seen)
         write_snapshot(self.session, self.project.id, self.now.date())
         c = self.counts
         summary = IngestSummary(
@@ -209,6 +212,7 @@ class Ingestion:
                     plan.changed_rows.append(row)
                 if old.status == FALSE_POSITIVE:
                     c["unchanged"] += 1  # a triage decision outlives every reimport
+                    self._false_positives_seen += 1
                     continue
                 if old.status == FIXED:
                     c["reopened"] += 1

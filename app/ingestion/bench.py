@@ -282,6 +282,11 @@ def render(result: BenchResult) -> list[str]:
         t = s.get("timings") or {}
         dup = ", duplicate" if s.get("duplicate") else ""
         split = f", parse {t['parse_s']:.1f} s + ingest {t['ingest_s']:.1f} s" if t else ""
+        if "parse_wait_s" in t:
+            split = (
+                f", ingest {t['ingest_s']:.1f} s + waiting for the reader {t['parse_wait_s']:.1f} s"
+                f" (reader thread: parse {t['parse_s']:.1f} s)"
+            )
         lines.append(
             f"  {step.name:<20} {step.seconds:7.2f} s  {step.per_second:>9,.0f} findings/s  "
             f"CPU {step.cpu_seconds:6.2f} s  peak RSS {step.peak_rss_mb:5.0f} MB  (new {s.get('new')}, "

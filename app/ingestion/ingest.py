@@ -24,6 +24,7 @@ from app.ingestion import chunks, store
 from app.ingestion.closing import close_missing
 from app.ingestion.fingerprint import Identified, alias_group, package_key
 from app.ingestion.locks import lock_project
+from app.ingestion.prefetch import Prefetched
 from app.ingestion.rows import display_hash, finding_row
 from app.ingestion.snapshots import write_snapshot
 from app.ingestion.suppression import ExceptionMatcher
@@ -94,19 +95,26 @@ class Ingestion:
         self._dependencies: set[str] = set()  # fingerprints of dependency findings seen so far
         self._sla: dict[str, datetime | None] = {}
         self._false_positives_seen = 0
+        self.read_wait = 0.0  # seconds the writes waited for the report reader
 
     def feed(self, findings: Iterable[NormalizedFinding]) -> None:
         """Ingest ``findings`` chunk by chunk (a one-shot iterator is never held whole).
 
         The cyclic garbage collector is paused while a chunk is built and written, and run on the
         young generations between chunks: a chunk allocates tens of thousands of objects without
-        cycles, and the collections they triggered cost two thirds of fingerprinting's time.
+        cycles, and the collections they triggered cost two thirds of fingerprinting's time. The
+        next chunk is read and fingerprinted on a reader thread while this one is written
+        (:mod:`app.ingestion.prefetch`); ``read_wait`` adds up the time the writes waited for it.
         """
-        with collector_paused():
-            for items in chunks.chunked(findings, self.checkout, self.chunk_size):
+        with (
+            collector_paused(),
+            Prefetched(chunks.chunked(findings, self.checkout, self.chunk_size)) as ahead,
+        ):
+            for items in ahead:
                 self._chunk(items)
                 del items
                 gc.collect(1)
+        self.read_wait += ahead.waited
 
     def finish(self, actor: Actor | None = None) -> IngestSummary:
         """Close what a complete run no longer reports, snapshot the day, count, audit."""

@@ -118,6 +118,21 @@ def executemany(conn: Connection, stmt: Executable, rows: Sequence[dict[str, Any
         conn.exec_driver_sql(text, tuple(chain.from_iterable(map(convert, batch))))
 
 
+def fetch_rows(conn: Connection, columns: Sequence[str], rest: str, params: Sequence[Any]) -> list[Any]:
+    """``SELECT columns rest`` (``rest``: FROM, WHERE, with the driver's placeholders) as a list of rows.
+
+    On SQLite the rows come back as one JSON array in one row: the driver releases the GIL around
+    every row it steps through, and while the report reader thread runs (app.ingestion.prefetch)
+    each of those thousands of releases can cost a wait for the GIL to come back; one row is one
+    release, and decoding the array is a single C call. Elsewhere rows are fetched as usual.
+    """
+    if conn.dialect.name == "sqlite":
+        packed = f"SELECT json_group_array(json_array({', '.join(columns)})) {rest}"
+        raw = conn.exec_driver_sql(packed, tuple(params)).scalar()
+        return orjson.loads(raw) if raw else []
+    return list(conn.exec_driver_sql(f"SELECT {', '.join(columns)} {rest}", tuple(params)).fetchall())
+
+
 def in_list(conn: Connection, values: Sequence[Any]) -> tuple[str, list[Any]]:
     """``IN`` over many values as driver SQL: ``= ANY(%s)`` with one array on PostgreSQL, ``IN (?, ...)``
     on SQLite. SQLAlchemy's expanding ``IN`` renders one bind per value, which for a chunk of 10,000

@@ -139,6 +139,7 @@ class Identified:
     fingerprint: str
     finding: NormalizedFinding
     detections: dict[str, str] = field(default_factory=dict)  # scanner -> tool rule id
+    shown: str = ""  # display hash (app.ingestion.rows), filled in by the chunker
 
 
 def fingerprints(findings: Sequence[NormalizedFinding], checkout: Path | None = None) -> list[Identified]:

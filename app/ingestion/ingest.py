@@ -205,7 +205,7 @@ class Ingestion:
             )
             accepted = exc_id is not None or f.suppressed
             target = ACCEPTED if accepted else OPEN
-            shown = display_hash(f)
+            shown = item.shown or display_hash(f)
             if old is None:
                 plan.new_rows.append(self._new_row(f, item.fingerprint, shown, target, exc_id))
                 c["new"] += 1

@@ -24,7 +24,7 @@ from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from app.ingestion.bulk import executemany, in_list, placeholder
+from app.ingestion.bulk import executemany, fetch_rows, in_list, placeholder
 from app.ingestion.fingerprint import package_key
 from app.models import Finding, FindingDetection, FindingStatus, FindingStatusHistory
 
@@ -154,15 +154,26 @@ def lookup(session: Session, project_id: int, fingerprints: Sequence[str]) -> di
     rows: dict[str, ExistingRow] = {}
     conn = session.connection()
     mark = placeholder(conn)
+    columns = (
+        "fingerprint",
+        "id",
+        "status",
+        "exception_id",
+        "reopen_count",
+        "scanner",
+        "display_hash",
+        "last_run_id",
+        "EXISTS (SELECT 1 FROM finding_detection WHERE finding_id = finding.id)",
+    )
     for part in _slices(fingerprints):
         clause, params = in_list(conn, part)
-        result = conn.exec_driver_sql(
-            "SELECT fingerprint, id, status, exception_id, reopen_count, scanner, display_hash, "  # noqa: S608
-            "last_run_id, EXISTS (SELECT 1 FROM finding_detection WHERE finding_id = finding.id) "
+        found = fetch_rows(
+            conn,
+            columns,
             f"FROM finding WHERE project_id = {mark} AND fingerprint {clause}",
             (project_id, *params),
         )
-        for fp, fid, status, exc_id, reopens, scanner, shown, last_run, has_rows in result.fetchall():
+        for fp, fid, status, exc_id, reopens, scanner, shown, last_run, has_rows in found:
             rows[fp] = ExistingRow(
                 fid, str(status), exc_id, reopens or 0, scanner, shown, last_run, bool(has_rows)
             )
@@ -221,11 +232,8 @@ def write_chunk(session: Session, plan: Plan) -> None:
         mark = placeholder(conn)
         for part in _slices([row["fingerprint"] for row in plan.new_rows]):
             clause, params = in_list(conn, part)
-            result = conn.exec_driver_sql(
-                f"SELECT fingerprint, id FROM finding WHERE project_id = {mark} AND fingerprint {clause}",  # noqa: S608
-                (plan.project_id, *params),
-            )
-            plan.ids.update(result.fetchall())
+            where = f"FROM finding WHERE project_id = {mark} AND fingerprint {clause}"
+            plan.ids.update(fetch_rows(conn, ("fingerprint", "id"), where, (plan.project_id, *params)))
     if plan.changed_rows:
         executemany(conn, _update_by_id(FINDING, DISPLAY_COLUMNS), plan.changed_rows)
     if plan.same_ids:

@@ -38,6 +38,7 @@ def start(env: dict[str, str], log: Path, workers: int = 2) -> tuple[subprocess.
         "600",  # a long import must not be mistaken for a hung worker
         "--graceful-timeout",
         "5",
+        "--no-control-socket",  # two gunicorns on one host would share the default control socket
         "app:create_app()",
     ]
     with log.open("ab") as handle:

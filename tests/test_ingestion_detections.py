@@ -18,6 +18,7 @@ from app.ingestion import ingest
 from app.models import Finding, FindingDetection, FindingStatus, Project, utcnow
 from app.services.actor import Actor
 from app.services.finding_detail import finding_detail
+from app.services.findings import triage
 from tests.ingestion_helpers import code, count, dependency, findings_of, project, run, scan
 
 BANDIT = code(scanner="bandit", tool_rule_id="B307")
@@ -197,3 +198,34 @@ def test_detail_shows_the_implicit_own_detection(database: Database, logged_in: 
         scan(session, session.get_one(Project, project_id), [], "bandit")
     fixed = logged_in("admin").get(f"/findings/{finding_id}").get_data(as_text=True)
     assert "Reported by: bandit (B307, no longer)" in fixed
+
+
+def test_a_false_positive_its_scanner_stopped_reporting_is_fixed_by_any_scanner_once_reopened(
+    session: Session,
+) -> None:
+    """The triage hides the finding, not the fact that bandit stopped reporting it: set back to open,
+    the next complete run of any scanner fixes it, as when every finding had its detection rows."""
+    p = project(session)
+    scan(session, p, [code()], "bandit")
+    finding = findings_of(session, p)[0]
+    actor = Actor.system()
+    triage(session, actor, [finding.id], "false_positive", "noise")
+    scan(session, p, [code(rule="py.other", path="other.py")], "bandit")  # bandit stops reporting it
+    rows = session.scalars(select(FindingDetection).where(FindingDetection.finding_id == finding.id)).all()
+    assert [(d.scanner, d.active) for d in rows] == [("bandit", False)]
+    triage(session, actor, [finding.id], "open", "it was real after all")
+    summary = scan(session, p, [code(rule="py.third", path="third.py", scanner="ruff")], "ruff")
+    session.refresh(finding)
+    assert (finding.status, summary.fixed) == (FindingStatus.FIXED, 1)
+
+
+def test_a_false_positive_still_reported_keeps_no_detection_rows(session: Session) -> None:
+    p = project(session)
+    scan(session, p, [code()], "bandit")
+    finding = findings_of(session, p)[0]
+    triage(session, Actor.system(), [finding.id], "false_positive", "noise")
+    scan(session, p, [code()], "bandit")
+    rows = session.scalars(select(FindingDetection).where(FindingDetection.finding_id == finding.id)).all()
+    assert rows == []
+    session.refresh(finding)
+    assert finding.status is FindingStatus.FALSE_POSITIVE

@@ -6,8 +6,10 @@ scanners that this run did not report are deactivated; a live finding is fixed o
 still reports it (ruff may close its detection of an ``eval`` that bandit still reports). A finding
 without detection rows (the common one, reported by its own scanner alone: see
 :mod:`app.ingestion.store`) counts as detected by its own scanner, active while it is live, so only a
-run of that scanner fixes it. The status-history rows come from the same condition, in one
-``INSERT ... SELECT``, before the findings change.
+run of that scanner fixes it. A false positive the run's scanner stopped reporting gets that detection
+written out, inactive, so the finding keeps the record should it be set back to open. The
+status-history rows come from the same condition, in one ``INSERT ... SELECT``, before the findings
+change.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, insert, literal, null, or_, select, update
+from sqlalchemy import exists, false, func, insert, literal, null, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from app.ingestion.store import DETECTION, FINDING, FIXED, HISTORY, LIVE
+from app.ingestion.store import DETECTION, FINDING, FIXED, HISTORY, IMPLICIT_COLUMNS, LIVE
+from app.models import FindingStatus
 
 REASON = "no longer reported by a complete run"
+FALSE_POSITIVE = FindingStatus.FALSE_POSITIVE.value
 
 
 def _gone(project_id: int, run_id: int, scanners: Collection[str]) -> Any:
@@ -34,6 +39,29 @@ def _gone(project_id: int, run_id: int, scanners: Collection[str]) -> Any:
         ~exists(detected.where(DETECTION.c.active.is_(True))),
         or_(FINDING.c.scanner.in_(sorted(scanners)), exists(detected)),
     )
+
+
+def _record_silenced_triage(
+    conn: Connection, project_id: int, run_id: int, scanners: Collection[str]
+) -> None:
+    """A false positive without detection rows that its scanner no longer reports gets that scanner's
+    detection written out, inactive.
+
+    Without rows a finding counts as detected by its own scanner unless it is fixed, and a false
+    positive is not fixed: if it were later set back to open, nothing would remember that its scanner
+    had stopped reporting it, and only that scanner's next run could fix it. With the inactive row, a
+    complete run of any scanner fixes it, as for a finding whose rows were always written.
+    """
+    f = FINDING.c
+    has_rows = exists().where(DETECTION.c.finding_id == f.id)
+    silenced = select(f.id, *(f[c] for c in IMPLICIT_COLUMNS), false()).where(
+        f.project_id == project_id,
+        f.status == FALSE_POSITIVE,
+        f.scanner.in_(sorted(scanners)),
+        f.last_run_id.is_distinct_from(run_id),
+        ~has_rows,
+    )
+    conn.execute(insert(DETECTION).from_select(["finding_id", *IMPLICIT_COLUMNS, "active"], silenced))
 
 
 def close_missing(
@@ -51,6 +79,7 @@ def close_missing(
     of index entries instead (a first import or a rescan that reports everything again).
     """
     conn = session.connection()
+    _record_silenced_triage(conn, project_id, run_id, scanners)
     of_project = select(FINDING.c.id).where(FINDING.c.project_id == project_id)
     conn.execute(
         update(DETECTION)

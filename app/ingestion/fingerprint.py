@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
@@ -140,6 +141,7 @@ class Identified:
     finding: NormalizedFinding
     detections: dict[str, str] = field(default_factory=dict)  # scanner -> tool rule id
     shown: str = ""  # display hash (app.ingestion.rows), filled in by the chunker
+    row: dict[str, Any] | None = None  # its row's reported columns, when built ahead (new findings)
 
 
 def fingerprints(findings: Sequence[NormalizedFinding], checkout: Path | None = None) -> list[Identified]:

@@ -96,6 +96,9 @@ class Ingestion:
         self._sla: dict[str, datetime | None] = {}
         self._false_positives_seen = 0
         self.read_wait = 0.0  # seconds the writes waited for the report reader
+        self._project_id: int = project.id
+        # Whether the next chunk's findings are likely new (read by the reader thread; a hint only).
+        self._expect_new = store.project_is_empty(session, project.id)
 
     def feed(self, findings: Iterable[NormalizedFinding]) -> None:
         """Ingest ``findings`` chunk by chunk (a one-shot iterator is never held whole).
@@ -106,10 +109,8 @@ class Ingestion:
         next chunk is read and fingerprinted on a reader thread while this one is written
         (:mod:`app.ingestion.prefetch`); ``read_wait`` adds up the time the writes waited for it.
         """
-        with (
-            collector_paused(),
-            Prefetched(chunks.chunked(findings, self.checkout, self.chunk_size)) as ahead,
-        ):
+        pieces = (self._prepare(items) for items in chunks.chunked(findings, self.checkout, self.chunk_size))
+        with collector_paused(), Prefetched(pieces) as ahead:
             for items in ahead:
                 self._chunk(items)
                 del items
@@ -147,6 +148,17 @@ class Ingestion:
             after={"project_id": self.project.id, "scanner": run.scanner, **summary.as_dict()},
         )
         return summary
+
+    def _prepare(self, items: list[Identified]) -> list[Identified]:
+        """On the reader thread: build the reported columns of each finding's row ahead, while the
+        previous chunk is written, when this chunk's findings are likely new (a first import; the
+        last chunk was mostly new). Which ones are new is known only after the lookup; a rescan's
+        findings are mostly on record already, and building their rows would be wasted."""
+        if self._expect_new:
+            project_id = self._project_id  # a plain int: the reader never touches ORM state
+            for item in items:
+                item.row = finding_row(item.finding, item.fingerprint, project_id, item.shown)
+        return items
 
     def _sla_due(self, severity: str) -> datetime | None:
         if severity not in self._sla:
@@ -207,7 +219,7 @@ class Ingestion:
             target = ACCEPTED if accepted else OPEN
             shown = item.shown or display_hash(f)
             if old is None:
-                plan.new_rows.append(self._new_row(f, item.fingerprint, shown, target, exc_id))
+                plan.new_rows.append(self._new_row(f, item.fingerprint, shown, target, exc_id, item.row))
                 c["new"] += 1
                 if accepted:
                     plan.history_for_new(item.fingerprint, None, ACCEPTED, _reason(exc_id), exc_id)
@@ -232,12 +244,20 @@ class Ingestion:
                 c["suppressed"] += 1
         if unaccept:
             _give_back(session, plan, unaccept)
+        self._expect_new = len(plan.new_rows) * 2 > len(items)
         store.write_chunk(session, plan)
 
     def _new_row(
-        self, f: NormalizedFinding, fingerprint: str, shown: str, target: str, exc_id: int | None
+        self,
+        f: NormalizedFinding,
+        fingerprint: str,
+        shown: str,
+        target: str,
+        exc_id: int | None,
+        built: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        row = finding_row(f, fingerprint, self.project.id, shown)
+        row = finding_row(f, fingerprint, self.project.id, shown) if built is None else built
+        row.update(fingerprint=fingerprint, display_hash=shown)  # alias merging may have changed it
         now, run_id = self.now, self.run.id
         row.update(
             last_seen=now,

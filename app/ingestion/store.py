@@ -180,6 +180,12 @@ def lookup(session: Session, project_id: int, fingerprints: Sequence[str]) -> di
     return rows
 
 
+def project_is_empty(session: Session, project_id: int) -> bool:
+    """Whether the project has no finding on record yet (its first import)."""
+    stmt = select(FINDING.c.id).where(FINDING.c.project_id == project_id).limit(1)
+    return session.execute(stmt).first() is None
+
+
 def load_aliases(session: Session, project_id: int) -> dict[tuple[str, str], str]:
     """(PEP 503 package, advisory id) -> fingerprint of the project's dependency findings."""
     by_alias: dict[tuple[str, str], str] = {}

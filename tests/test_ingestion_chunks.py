@@ -169,12 +169,18 @@ def _peak(session: Session, proj_id: int, count: int, chunk_size: int) -> int:
 
 
 def test_ingest_holds_one_chunk_at_a_time(session: Session) -> None:
-    """Eight chunks peak at about what one chunk does: memory follows the chunk, not the report."""
+    """Eight chunks peak within a few chunks' worth of one: memory follows the chunk, not the report."""
     proj_id = project(session, "memory").id
     session.commit()
     chunk = 300
-    _peak(session, proj_id, chunk, chunk)  # warm-up: statement caches, imports
+    # Warm-up: statement caches, and the imports a report longer than one chunk makes (the
+    # stream's file bookkeeping loads numpy on the second chunk: megabytes of module state).
+    _peak(session, proj_id, 2 * chunk, chunk)
     one = _peak(session, proj_id, chunk, chunk)
     eight = _peak(session, proj_id, 8 * chunk, chunk)
-    assert eight < 2 * one, (one, eight)
+    # The reader thread may hold two chunks besides the one being written (one queued, one being
+    # read): about three chunks at most, however long the report.
+    assert eight < 3 * one, (one, eight)
+    sixteen = _peak(session, proj_id, 16 * chunk, chunk)
+    assert sixteen < 1.5 * eight, (eight, sixteen)  # twice the report, not twice the memory
     assert not session.scalars(select(Finding.id).where(Finding.project_id == proj_id)).first()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import delete
 
 from app.db import Database
 from app.ingestion.bench_report import write_report
@@ -242,34 +243,66 @@ def run(
             backend = database.engine.dialect.name
         finally:
             database.dispose()
-        steps: list[Step] = []
-        plan = [
-            ("first import", first),
-            ("unchanged reimport", again),
-            ("same bytes replayed", again),
-            ("90% subset", subset),
-        ][: 1 if first_only else None]
-        for name, report in plan:
-            echo(f"{name} ...")
-            out = _in_child(_import_step, url, project_id, str(report))
-            summary = out["summary"]
-            steps.append(Step(name, out["seconds"], int(summary["total"]), out["rss"], out["cpu"], summary))
-        if first_only:
-            return BenchResult(findings=findings, backend=backend, report_mb=size / 1e6, steps=steps)
-        echo("machine limit (orjson + sqlite3 executemany) ...")
-        limit = _in_child(_limit_step, str(template), str(first))
-        return BenchResult(
-            findings=findings,
-            backend=backend,
-            report_mb=size / 1e6,
-            steps=steps,
-            limit_parse_s=limit["parse"],
-            limit_insert_s=limit["insert"],
-            limit_cpu_s=limit["cpu"],
-        )
+        try:
+            return _measure(url, project_id, backend, findings, size, folder, template, echo, first_only)
+        finally:
+            if database_url is not None:
+                _drop_project(database_url, project_id)
     finally:
         if own_dir:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _drop_project(url: str, project_id: int) -> None:
+    """Remove the benchmark's project from a database it was given (its findings, runs, history and
+    snapshots go with it through ``ON DELETE CASCADE``): repeated runs must not slow each other down
+    or leave hundreds of thousands of generated findings behind."""
+    database = Database(url)
+    try:
+        with database.transaction() as session:
+            session.execute(delete(Project).where(Project.id == project_id))
+    finally:
+        database.dispose()
+
+
+def _measure(
+    url: str,
+    project_id: int,
+    backend: str,
+    findings: int,
+    size: int,
+    folder: Path,
+    template: Path,
+    echo: Callable[[str], None],
+    first_only: bool,
+) -> BenchResult:
+    """Every step in its own child process, then the machine's limit."""
+    first, again, subset = folder / "first.sarif", folder / "again.sarif", folder / "subset.sarif"
+    steps: list[Step] = []
+    plan = [
+        ("first import", first),
+        ("unchanged reimport", again),
+        ("same bytes replayed", again),
+        ("90% subset", subset),
+    ][: 1 if first_only else None]
+    for name, report in plan:
+        echo(f"{name} ...")
+        out = _in_child(_import_step, url, project_id, str(report))
+        summary = out["summary"]
+        steps.append(Step(name, out["seconds"], int(summary["total"]), out["rss"], out["cpu"], summary))
+    if first_only:
+        return BenchResult(findings=findings, backend=backend, report_mb=size / 1e6, steps=steps)
+    echo("machine limit (orjson + sqlite3 executemany) ...")
+    limit = _in_child(_limit_step, str(template), str(first))
+    return BenchResult(
+        findings=findings,
+        backend=backend,
+        report_mb=size / 1e6,
+        steps=steps,
+        limit_parse_s=limit["parse"],
+        limit_insert_s=limit["insert"],
+        limit_cpu_s=limit["cpu"],
+    )
 
 
 def render(result: BenchResult) -> list[str]:

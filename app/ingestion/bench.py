@@ -230,10 +230,8 @@ def run(
         else:
             upgrade(database_url)
         echo(f"generating reports of {findings:,} results in {folder}")
-        first = folder / "first.sarif"
+        first, again, subset = _reports(folder)
         size = write_report(first, iter(range(findings)), run_tag="1")
-        again = folder / "again.sarif"
-        subset = folder / "subset.sarif"
         if not first_only:
             write_report(again, iter(range(findings)), run_tag="2")
             write_report(subset, (i for i in range(findings) if i % 10 != 9), run_tag="3")
@@ -251,6 +249,11 @@ def run(
     finally:
         if own_dir:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _reports(folder: Path) -> tuple[Path, Path, Path]:
+    """The first report, the same results again (new bytes), and the 90% subset."""
+    return folder / "first.sarif", folder / "again.sarif", folder / "subset.sarif"
 
 
 def _drop_project(url: str, project_id: int) -> None:
@@ -277,7 +280,7 @@ def _measure(
     first_only: bool,
 ) -> BenchResult:
     """Every step in its own child process, then the machine's limit."""
-    first, again, subset = folder / "first.sarif", folder / "again.sarif", folder / "subset.sarif"
+    first, again, subset = _reports(folder)
     steps: list[Step] = []
     plan = [
         ("first import", first),
@@ -314,12 +317,14 @@ def render(result: BenchResult) -> list[str]:
         s = step.summary
         t = s.get("timings") or {}
         dup = ", duplicate" if s.get("duplicate") else ""
-        split = f", parse {t['parse_s']:.1f} s + ingest {t['ingest_s']:.1f} s" if t else ""
+        split = ""
         if "parse_wait_s" in t:
             split = (
                 f", ingest {t['ingest_s']:.1f} s + waiting for the reader {t['parse_wait_s']:.1f} s"
                 f" (reader thread: parse {t['parse_s']:.1f} s)"
             )
+        elif t:
+            split = f", parse {t['parse_s']:.1f} s + ingest {t['ingest_s']:.1f} s"
         lines.append(
             f"  {step.name:<20} {step.seconds:7.2f} s  {step.per_second:>9,.0f} findings/s  "
             f"CPU {step.cpu_seconds:6.2f} s  peak RSS {step.peak_rss_mb:5.0f} MB  (new {s.get('new')}, "

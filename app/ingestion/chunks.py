@@ -19,7 +19,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from app.ingestion.fingerprint import Identified, fingerprints, keyed_by_position
-from app.ingestion.rows import display_hash
 from app.scanners.base import NormalizedFinding
 
 CHUNK_SIZE = 5_000
@@ -63,17 +62,9 @@ def chunked(
     if isinstance(findings, Sequence):
         items = fingerprints(findings, checkout)
         for start in range(0, len(items), size):
-            yield _shown(items[start : start + size])
+            yield items[start : start + size]
         return
     yield from _stream(iter(findings), checkout, size)
-
-
-def _shown(items: list[Identified]) -> list[Identified]:
-    """The display hash of each item, computed here so that it happens on the report reader's
-    thread (see :mod:`app.ingestion.prefetch`) rather than the writer's."""
-    for item in items:
-        item.shown = display_hash(item.finding)
-    return items
 
 
 class WrittenFiles:
@@ -119,7 +110,7 @@ def _stream(
             # would get occurrence indexes that ignore its earlier results.
             written = written or WrittenFiles()
             written.add_new(paths)
-            yield _shown(fingerprints(buffer, checkout))
+            yield fingerprints(buffer, checkout)
             buffer, paths = [], set()
         if path is not None:
             paths.add(path)
@@ -128,4 +119,4 @@ def _stream(
     if buffer:
         if written is not None:
             written.add_new(paths)
-        yield _shown(fingerprints(buffer, checkout))
+        yield fingerprints(buffer, checkout)

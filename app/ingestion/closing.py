@@ -22,7 +22,7 @@ from sqlalchemy import exists, false, func, insert, literal, null, or_, select, 
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from app.ingestion.store import DETECTION, FINDING, FIXED, HISTORY, IMPLICIT_COLUMNS, LIVE
+from app.ingestion.store import DETECTION, FINDING, FIXED, HISTORY, LIVE, write_implicit_detections
 from app.models import FindingStatus
 
 REASON = "no longer reported by a complete run"
@@ -53,15 +53,15 @@ def _record_silenced_triage(
     complete run of any scanner fixes it, as for a finding whose rows were always written.
     """
     f = FINDING.c
-    has_rows = exists().where(DETECTION.c.finding_id == f.id)
-    silenced = select(f.id, *(f[c] for c in IMPLICIT_COLUMNS), false()).where(
+    write_implicit_detections(
+        conn,
+        false(),
         f.project_id == project_id,
         f.status == FALSE_POSITIVE,
         f.scanner.in_(sorted(scanners)),
         f.last_run_id.is_distinct_from(run_id),
-        ~has_rows,
+        ~exists().where(DETECTION.c.finding_id == f.id),
     )
-    conn.execute(insert(DETECTION).from_select(["finding_id", *IMPLICIT_COLUMNS, "active"], silenced))
 
 
 def close_missing(

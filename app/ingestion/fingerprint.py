@@ -140,8 +140,9 @@ class Identified:
     fingerprint: str
     finding: NormalizedFinding
     detections: dict[str, str] = field(default_factory=dict)  # scanner -> tool rule id
-    shown: str = ""  # display hash (app.ingestion.rows), filled in by the chunker
-    row: dict[str, Any] | None = None  # its row's reported columns, when built ahead (new findings)
+    # Filled in ahead on the report reader's thread (app.ingestion.ingest.Ingestion._prepare):
+    shown: str = ""  # display hash (app.ingestion.rows)
+    row: dict[str, Any] | None = None  # its row's reported columns, when the finding is likely new
 
 
 def fingerprints(findings: Sequence[NormalizedFinding], checkout: Path | None = None) -> list[Identified]:

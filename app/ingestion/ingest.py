@@ -122,13 +122,12 @@ class Ingestion:
         run = self.run
         closes = run.complete and RunStatus(run.status) in CLOSING_STATUSES
         fixed = 0
+        c = self.counts
         if closes:
             scanners = {run.scanner} | self.scanners
-            c = self.counts
             live_seen = c["new"] + c["unchanged"] + c["reopened"] - self._false_positives_seen
             fixed = close_missing(self.session, self.project.id, run.id, self.now, scanners, live_seen)
         write_snapshot(self.session, self.project.id, self.now.date())
-        c = self.counts
         summary = IngestSummary(
             new=c["new"],
             unchanged=c["unchanged"],
@@ -150,13 +149,15 @@ class Ingestion:
         return summary
 
     def _prepare(self, items: list[Identified]) -> list[Identified]:
-        """On the reader thread: build the reported columns of each finding's row ahead, while the
-        previous chunk is written, when this chunk's findings are likely new (a first import; the
-        last chunk was mostly new). Which ones are new is known only after the lookup; a rescan's
-        findings are mostly on record already, and building their rows would be wasted."""
-        if self._expect_new:
-            project_id = self._project_id  # a plain int: the reader never touches ORM state
-            for item in items:
+        """On the reader thread, while the previous chunk is written: each finding's display hash,
+        and the reported columns of its row when this chunk's findings are likely new (a first
+        import; the last chunk was mostly new). Which ones are new is known only after the lookup; a
+        rescan's findings are mostly on record already, and building their rows would be wasted."""
+        build = self._expect_new
+        project_id = self._project_id  # a plain int: the reader never touches ORM state
+        for item in items:
+            item.shown = display_hash(item.finding)
+            if build:
                 item.row = finding_row(item.finding, item.fingerprint, project_id, item.shown)
         return items
 
@@ -217,7 +218,7 @@ class Ingestion:
             )
             accepted = exc_id is not None or f.suppressed
             target = ACCEPTED if accepted else OPEN
-            shown = item.shown or display_hash(f)
+            shown = item.shown
             if old is None:
                 plan.new_rows.append(self._new_row(f, item.fingerprint, shown, target, exc_id, item.row))
                 c["new"] += 1
@@ -257,7 +258,7 @@ class Ingestion:
         built: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         row = finding_row(f, fingerprint, self.project.id, shown) if built is None else built
-        row.update(fingerprint=fingerprint, display_hash=shown)  # alias merging may have changed it
+        row["fingerprint"] = fingerprint  # alias merging may have changed it since it was built
         now, run_id = self.now, self.run.id
         row.update(
             last_seen=now,

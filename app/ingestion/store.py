@@ -135,8 +135,8 @@ def prepare(session: Session) -> None:
 
     The default 2 MB cache makes every index update of a 100,000-row import a page miss; 8 MB
     imports as fast as 16, 32, 64 or 256 MB did, and every megabyte of it counts against the
-    memory bound of a streamed gigabyte report. The settings live on this connection only (SQLite connections
-    are not pooled).
+    memory bound of a streamed gigabyte report. The settings live on this connection only (SQLite
+    connections are not pooled).
     """
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}"))
@@ -283,10 +283,16 @@ def _materialize(conn: Connection, plan: Plan) -> None:
     scanner stopped reporting it, and the finding may be reopened.
     """
     f = FINDING.c
-    implicit = select(f.id, *(f[c] for c in IMPLICIT_COLUMNS), f.status != FIXED)
-    columns = ["finding_id", *IMPLICIT_COLUMNS, "active"]
     for part in _slices(plan.implicit):
-        conn.execute(insert(DETECTION).from_select(columns, implicit.where(f.id.in_(part))))
+        write_implicit_detections(conn, f.status != FIXED, f.id.in_(part))
+
+
+def write_implicit_detections(conn: Connection, active: Any, *where: Any) -> None:
+    """``INSERT ... SELECT`` of the implicit detection of the findings matching ``where`` as rows:
+    the finding's own scanner and sightings (:data:`IMPLICIT_COLUMNS`), ``active`` as given."""
+    f = FINDING.c
+    implicit = select(f.id, *(f[c] for c in IMPLICIT_COLUMNS), active).where(*where)
+    conn.execute(insert(DETECTION).from_select(["finding_id", *IMPLICIT_COLUMNS, "active"], implicit))
 
 
 def implicit_detection(finding: Finding) -> FindingDetection:

@@ -240,9 +240,8 @@ def list_findings(
     next_cursor = None
     if more and items:
         last = items[-1]
-        key = last.first_seen
         values: list[Any] = [last.severity.value] if flt.sort == "severity" else []
-        next_cursor = encode_cursor(flt.sort, [*values, key, last.id])
+        next_cursor = encode_cursor(flt.sort, [*values, last.first_seen, last.id])
     capped = _ids(where, narrow).limit(COUNT_CAP + 1).subquery()
     total = int(session.scalar(select(func.count()).select_from(capped)) or 0)
     project_ids = {f.project_id for f in items}
